@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs'
+import { type Static, Type as T } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+type Env = Record<string, string | undefined>
+
+const Port = T.Integer({ minimum: 1, maximum: 65535 })
+
+// Raw environment shape; numbers arrive as strings and are converted before checking.
+const EnvSchema = T.Object({
+  NODE_ENV: T.Union([T.Literal('development'), T.Literal('production'), T.Literal('test')], {
+    default: 'development',
+  }),
+  HOST: T.String({ minLength: 1, default: '0.0.0.0' }),
+  PORT: T.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  LOG_LEVEL: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error')], {
+    default: 'info',
+  }),
+  BODY_LIMIT_BYTES: T.Integer({ minimum: 1, maximum: 128 * 1024 * 1024, default: 1024 * 1024 }),
+  SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+  DATABASE_URL: T.Optional(T.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_HOST: T.Optional(T.String({ minLength: 1 })),
+  DATABASE_PORT: T.Optional(Port),
+  DATABASE_USER: T.Optional(T.String({ minLength: 1 })),
+  DATABASE_PASSWORD: T.Optional(T.String()),
+  DATABASE_NAME: T.Optional(T.String({ minLength: 1 })),
+  DATABASE_POOL_MAX: T.Integer({ minimum: 1, maximum: 500, default: 10 }),
+  DATABASE_CONNECT_TIMEOUT_MS: T.Integer({ minimum: 0, maximum: 600_000, default: 60_000 }),
+  EMBEDDED_DATABASE_PORT: T.Integer({ minimum: 1, maximum: 65535, default: 54329 }),
+})
+
+type RawEnv = Static<typeof EnvSchema>
+
+export type LogLevel = RawEnv['LOG_LEVEL']
+
+export interface Config {
+  env: RawEnv['NODE_ENV']
+  host: string
+  port: number
+  logLevel: LogLevel
+  bodyLimitBytes: number
+  shutdownTimeoutMs: number
+  /** Undefined when nothing database-related is set: `bun run dev` then starts an embedded Postgres. */
+  databaseUrl: string | undefined
+  databasePoolMax: number
+  databaseConnectTimeoutMs: number
+  embeddedDatabasePort: number
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const NUMERIC_KEYS = Object.entries(EnvSchema.properties)
+  .filter(([, schema]) => schema.type === 'integer')
+  .map(([key]) => key)
+
+const SECRET_KEYS = ['DATABASE_URL', 'DATABASE_PASSWORD'] as const
+
+/** Resolves `KEY_FILE` (Docker secrets) into `KEY`; setting both is ambiguous and rejected. */
+function readSecretFiles(env: Env, problems: string[]): Env {
+  const resolved: Env = { ...env }
+  for (const key of SECRET_KEYS) {
+    const file = env[`${key}_FILE`]
+    if (!file) continue
+    if (env[key] !== undefined) {
+      problems.push(`${key} and ${key}_FILE: expected only one of them, got both`)
+      continue
+    }
+    try {
+      resolved[key] = readFileSync(file, 'utf8').trim()
+    } catch (error) {
+      problems.push(`${key}_FILE: expected a readable file, got ${file} (${(error as Error).message})`)
+    }
+  }
+  return resolved
+}
+
+function pick(env: Env): Record<string, unknown> {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]
+    if (value === undefined || value === '') continue
+    raw[key] = NUMERIC_KEYS.includes(key) && /^-?\d+$/.test(value.trim()) ? Number(value) : value
+  }
+  return raw
+}
+
+function describeValue(key: string, value: unknown): string {
+  if ((SECRET_KEYS as readonly string[]).includes(key)) return 'a value (hidden)'
+  return JSON.stringify(value)
+}
+
+function databaseUrlFrom(env: RawEnv, problems: string[]): string | undefined {
+  if (env.DATABASE_URL) return env.DATABASE_URL
+  const parts = [
+    'DATABASE_HOST',
+    'DATABASE_PORT',
+    'DATABASE_USER',
+    'DATABASE_PASSWORD',
+    'DATABASE_NAME',
+  ] as const
+  if (parts.every((key) => env[key] === undefined)) return undefined
+  const missing = (['DATABASE_HOST', 'DATABASE_USER', 'DATABASE_NAME'] as const).filter((key) => !env[key])
+  if (missing.length > 0) {
+    problems.push(
+      `${missing.join(', ')}: expected when DATABASE_URL is not set and other DATABASE_* parts are`,
+    )
+    return undefined
+  }
+  const url = new URL('postgres://placeholder')
+  url.hostname = env.DATABASE_HOST as string
+  url.port = String(env.DATABASE_PORT ?? 5432)
+  url.username = encodeURIComponent(env.DATABASE_USER as string)
+  url.password = encodeURIComponent(env.DATABASE_PASSWORD ?? '')
+  url.pathname = `/${encodeURIComponent(env.DATABASE_NAME as string)}`
+  return url.toString()
+}
+
+/** Parses the environment once; throws a ConfigError that lists every bad key. */
+export function parseConfig(env: Env): Readonly<Config> {
+  const problems: string[] = []
+  const raw = pick(readSecretFiles(env, problems))
+  const withDefaults = Value.Default(EnvSchema, raw) as Record<string, unknown>
+  for (const error of Value.Errors(EnvSchema, withDefaults)) {
+    const key = error.path.replace(/^\//, '')
+    problems.push(`${key}: ${error.message.toLowerCase()}, got ${describeValue(key, error.value)}`)
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  const parsed = withDefaults as RawEnv
+  const databaseUrl = databaseUrlFrom(parsed, problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze({
+    env: parsed.NODE_ENV,
+    host: parsed.HOST,
+    port: parsed.PORT,
+    logLevel: parsed.LOG_LEVEL,
+    bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    databaseUrl,
+    databasePoolMax: parsed.DATABASE_POOL_MAX,
+    databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS,
+    embeddedDatabasePort: parsed.EMBEDDED_DATABASE_PORT,
+  })
+}
+
+/** The process configuration; a bad environment prints every problem and exits non-zero. */
+export function loadConfig(): Readonly<Config> {
+  try {
+    return parseConfig(process.env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(`${error.message}\nFix these variables (see .env.example) and start again.`)
+    process.exit(1)
+  }
+}
+
+/** Environment for a child process: ours plus overrides, so nothing else touches process.env. */
+export function childEnv(overrides: Env): Env {
+  return { ...process.env, ...overrides }
+}

@@ -1,0 +1,92 @@
+import { Migrator } from '@mikro-orm/migrations'
+import { type EntityManager, MikroORM } from '@mikro-orm/postgresql'
+import { Elysia } from 'elysia'
+import type { Logger } from './log'
+import { migrationsList } from './migrations'
+import { Note } from './modules/notes/entity'
+
+export type { EntityManager }
+export type Orm = MikroORM
+
+/** Any 64-bit number works; it only has to be the same for every process migrating this database. */
+const MIGRATION_LOCK_KEY = 7_261_126_001
+
+export interface DbOptions {
+  url: string
+  poolMax: number
+  log: Logger
+}
+
+/** Builds the ORM without touching the network; `connect` and `migrate` do the I/O. */
+export async function createOrm({ url, poolMax, log }: DbOptions): Promise<Orm> {
+  return MikroORM.init({
+    clientUrl: url,
+    entities: [Note],
+    extensions: [Migrator],
+    // Bundled builds cannot glob the filesystem, so migrations are listed in code.
+    migrations: { migrationsList, snapshot: false, silent: true },
+    pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
+    // A dead or unreachable server must fail a query quickly rather than hang readiness probes.
+    driverOptions: { connectionTimeoutMillis: 3_000 },
+    discovery: { warnWhenNoEntities: false },
+    ensureDatabase: false,
+    allowGlobalContext: false,
+    debug: false,
+    logger: (message) => log.debug(message),
+  })
+}
+
+/** Where a URL points, without the password: safe to log. */
+export function describeUrl(url: string): string {
+  const { hostname, port, pathname } = new URL(url)
+  return `${hostname}:${port || 5432}${pathname}`
+}
+
+/** Waits for Postgres with exponential backoff (capped at 5 s) until `timeoutMs`, saying what it waits for. */
+export async function connect(orm: Orm, timeoutMs: number, log: Logger): Promise<void> {
+  const target = describeUrl(orm.config.get('clientUrl') ?? '')
+  const deadline = Date.now() + timeoutMs
+  // Creates the pool only; the round trip in checkConnection is what proves the server answers.
+  await orm.connect()
+  for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
+    const check = await orm.checkConnection()
+    if (check.ok) {
+      log.info('database connected', { target, attempt })
+      return
+    }
+    const remaining = deadline - Date.now()
+    if (remaining <= 0) {
+      throw new Error(
+        `Postgres at ${target} is not reachable after ${attempt} attempts (${check.reason}). ` +
+          'Check DATABASE_URL and that the server is running.',
+      )
+    }
+    log.warn('waiting for database', {
+      target,
+      attempt,
+      retryInMs: Math.min(delay, remaining),
+      reason: check.reason,
+    })
+    await Bun.sleep(Math.min(delay, remaining))
+  }
+}
+
+/**
+ * Applies pending migrations while holding a transaction-scoped advisory lock, so concurrent runs
+ * (replicas starting together, a deploy racing a dev container) apply each migration exactly once.
+ */
+export async function migrate(orm: Orm): Promise<string[]> {
+  return orm.em.fork().transactional(async (em) => {
+    await em.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY])
+    const applied = await orm.migrator.up({ transaction: em.getTransactionContext() })
+    return applied.map((migration) => migration.name)
+  })
+}
+
+export async function pendingMigrations(orm: Orm): Promise<string[]> {
+  const pending = await orm.migrator.getPending()
+  return pending.map((migration) => migration.name)
+}
+
+/** One EntityManager fork per request: a fresh identity map, no state shared between requests. */
+export const db = (orm: Orm) => new Elysia().derive({ as: 'scoped' }, () => ({ em: orm.em.fork() }))

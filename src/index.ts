@@ -1,0 +1,56 @@
+import { loadConfig } from './config'
+import { connect, createOrm, describeUrl } from './db'
+import { createLogger } from './log'
+import { createApp } from './server'
+
+const config = loadConfig()
+const log = createLogger(config.logLevel)
+
+if (!config.databaseUrl) {
+  log.error('no database configured: set DATABASE_URL (or DATABASE_HOST and friends), or use `bun run dev`')
+  process.exit(1)
+}
+
+const orm = await createOrm({ url: config.databaseUrl, poolMax: config.databasePoolMax, log })
+const app = createApp({ config, orm, log }).listen({ hostname: config.host, port: config.port })
+log.info('listening', {
+  url: `http://${config.host}:${app.server?.port}`,
+  database: describeUrl(config.databaseUrl),
+})
+
+let stopping = false
+
+/** Stop accepting, let in-flight requests finish within the timeout, close the pool, exit 0. */
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return
+  stopping = true
+  log.info('shutting down', {
+    signal,
+    timeoutMs: config.shutdownTimeoutMs,
+    inFlight: app.server?.pendingRequests,
+  })
+  const drained = await Promise.race([
+    app.stop(false).then(() => true),
+    Bun.sleep(config.shutdownTimeoutMs).then(() => false),
+  ])
+  if (!drained) {
+    log.warn('shutdown timeout reached; closing remaining connections', {
+      inFlight: app.server?.pendingRequests,
+    })
+    await app.stop(true)
+  }
+  await orm.close()
+  log.info('stopped', { signal })
+  process.exit(0)
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))
+
+// Listening first keeps /health/live answering while the database is still on its way.
+try {
+  await connect(orm, config.databaseConnectTimeoutMs, log)
+} catch (error) {
+  log.error('giving up on the database', { error: (error as Error).message })
+  process.exit(1)
+}

@@ -1,0 +1,66 @@
+import { t } from 'elysia'
+import { NOTE_BODY_MAX, NOTE_TITLE_MAX, type Note } from './entity'
+
+export const LIST_LIMIT_MAX = 100
+export const LIST_LIMIT_DEFAULT = 20
+
+const Title = t.String({ minLength: 1, maxLength: NOTE_TITLE_MAX, description: 'Short, non-empty title' })
+const Body = t.String({ maxLength: NOTE_BODY_MAX, description: 'Free text' })
+const Version = t.Integer({ minimum: 1, description: 'Current version, as in the ETag' })
+
+export const NoteCreate = t.Object({ title: Title, body: t.Optional(Body) })
+
+export const NoteUpdate = t.Object({
+  title: t.Optional(Title),
+  body: t.Optional(Body),
+  version: t.Optional(t.Integer({ minimum: 1, description: 'Alternative to If-Match' })),
+})
+
+export const NoteParams = t.Object({ id: t.String({ format: 'uuid', description: 'Note id (UUIDv7)' }) })
+
+export const NoteListQuery = t.Object({
+  limit: t.Integer({ minimum: 1, maximum: LIST_LIMIT_MAX, default: LIST_LIMIT_DEFAULT }),
+  cursor: t.Optional(t.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
+  q: t.Optional(
+    t.String({ minLength: 1, maxLength: NOTE_TITLE_MAX, description: 'Case-insensitive text filter' }),
+  ),
+})
+
+export const IfMatchHeaders = t.Object({
+  'if-match': t.Optional(t.String({ description: 'ETag of the version being changed, e.g. "3"' })),
+})
+
+export const NotePublic = t.Object({
+  id: t.String({ format: 'uuid' }),
+  title: t.String(),
+  body: t.String(),
+  version: Version,
+  createdAt: t.String({ format: 'date-time' }),
+  updatedAt: t.String({ format: 'date-time' }),
+})
+
+export const NotePage = t.Object({
+  items: t.Array(NotePublic),
+  nextCursor: t.Union([t.String(), t.Null()], {
+    description: 'Pass as cursor for the next page; null at the end',
+  }),
+})
+
+export type NoteCreate = typeof NoteCreate.static
+export type NoteUpdate = typeof NoteUpdate.static
+export type NoteListQuery = typeof NoteListQuery.static
+export type NotePublic = typeof NotePublic.static
+
+export const toPublic = (note: Note): NotePublic => ({
+  id: note.id,
+  title: note.title,
+  body: note.body,
+  version: note.version,
+  createdAt: note.createdAt.toISOString(),
+  updatedAt: note.updatedAt.toISOString(),
+})
+
+export const toPublicPage = ({ items, nextCursor }: { items: Note[]; nextCursor: string | null }) => ({
+  items: items.map(toPublic),
+  nextCursor,
+})
