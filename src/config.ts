@@ -27,6 +27,7 @@ const EnvSchema = T.Object({
   DATABASE_POOL_MAX: T.Integer({ minimum: 1, maximum: 500, default: 10 }),
   DATABASE_CONNECT_TIMEOUT_MS: T.Integer({ minimum: 0, maximum: 600_000, default: 60_000 }),
   EMBEDDED_DATABASE_PORT: T.Integer({ minimum: 1, maximum: 65535, default: 54329 }),
+  EMBEDDED_DATABASE_DIR: T.String({ minLength: 1, default: '.data/postgres' }),
 })
 
 type RawEnv = Static<typeof EnvSchema>
@@ -45,6 +46,7 @@ export interface Config {
   databasePoolMax: number
   databaseConnectTimeoutMs: number
   embeddedDatabasePort: number
+  embeddedDatabaseDir: string
 }
 
 export class ConfigError extends Error {
@@ -144,6 +146,7 @@ export function parseConfig(env: Env): Readonly<Config> {
     databasePoolMax: parsed.DATABASE_POOL_MAX,
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS,
     embeddedDatabasePort: parsed.EMBEDDED_DATABASE_PORT,
+    embeddedDatabaseDir: parsed.EMBEDDED_DATABASE_DIR,
   })
 }
 

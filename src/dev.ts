@@ -10,7 +10,7 @@ const log = createLogger(config.logLevel)
 let embedded: EmbeddedPostgresHandle | undefined
 if (!config.databaseUrl) {
   embedded = await startEmbeddedPostgres({
-    dir: '.data/postgres',
+    dir: config.embeddedDatabaseDir,
     port: config.embeddedDatabasePort,
     persistent: true,
     log,

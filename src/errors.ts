@@ -1,4 +1,4 @@
-import { ConnectionException, OptimisticLockError } from '@mikro-orm/core'
+import { ConnectionException, DriverException, OptimisticLockError } from '@mikro-orm/core'
 import { Elysia, ParseError, t, ValidationError } from 'elysia'
 import type { Logger } from './log'
 
@@ -100,6 +100,17 @@ function validationErrors(error: ValidationError, url: URL) {
   })
 }
 
+/** Socket-level failures and SQLSTATE classes 08 (connection) and 57P (server shutting down). */
+function isDatabaseUnreachable(error: unknown): boolean {
+  if (error instanceof ConnectionException) return true
+  if (!(error instanceof DriverException)) return false
+  return (
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE|EAI_AGAIN)$/.test(error.code ?? '') ||
+    /^(08|57P)/.test(error.code ?? '') ||
+    /connection terminated|timeout exceeded when trying to connect/i.test(error.message)
+  )
+}
+
 /** Maps any thrown value to an RFC 9457 body; `undefined` means unexpected (a 500 with nothing leaked). */
 export function toProblem(error: unknown, code: unknown, url: URL): Problem | undefined {
   const cause = error instanceof ParseError && error.cause ? error.cause : error
@@ -127,7 +138,7 @@ export function toProblem(error: unknown, code: unknown, url: URL): Problem | un
     return problem(409, 'Conflict', 'the resource was changed concurrently')
   if (error instanceof VersionRequired) return problem(428, 'Precondition Required', error.message)
   if (error instanceof DatabaseNotReady) return problem(503, 'Service Unavailable', error.message)
-  if (error instanceof ConnectionException) {
+  if (isDatabaseUnreachable(error)) {
     return problem(503, 'Service Unavailable', 'the database is not reachable; retry shortly')
   }
   return undefined

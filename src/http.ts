@@ -22,7 +22,7 @@ export function expectedVersion(ifMatch: string | undefined, bodyVersion?: numbe
 }
 
 function hasBody(request: Request): boolean {
-  return request.headers.has('transfer-encoding') || Number(request.headers.get('content-length') ?? 0) > 0
+  return request.body !== null && request.headers.get('content-length') !== '0'
 }
 
 /** Reads the body stream with a running count, so a chunked upload cannot get past the limit either. */

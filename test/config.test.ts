@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, parseConfig } from '../src/config'
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    parseConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('parseConfig', () => {
+  it('applies the documented defaults and freezes the result', () => {
+    const config = parseConfig({})
+    expect(config).toMatchObject({
+      env: 'development',
+      host: '0.0.0.0',
+      port: 3000,
+      logLevel: 'info',
+      bodyLimitBytes: 1024 * 1024,
+      shutdownTimeoutMs: 10_000,
+      databaseUrl: undefined,
+    })
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('converts numbers and keeps DATABASE_URL as given', () => {
+    const config = parseConfig({ PORT: '8080', DATABASE_URL: 'postgres://u:p@db:5432/app', LOG_LEVEL: 'debug' })
+    expect(config).toMatchObject({ port: 8080, databaseUrl: 'postgres://u:p@db:5432/app', logLevel: 'debug' })
+  })
+
+  it('lists every bad key with what was expected, in one error', () => {
+    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', BODY_LIMIT_BYTES: '0', DATABASE_URL: 'mysql://x' })
+    expect(problems).toHaveLength(4)
+    expect(problems.join('\n')).toMatch(/PORT: .*integer.*"eighty"/)
+    expect(problems.join('\n')).toMatch(/LOG_LEVEL: .*"loud"/)
+    expect(problems.join('\n')).toMatch(/BODY_LIMIT_BYTES: .*greater or equal to 1/)
+    expect(problems.join('\n')).toMatch(/DATABASE_URL: .*hidden/)
+  })
+
+  it('never prints a bad secret value', () => {
+    const problems = problemsOf({ DATABASE_URL: 'not-a-url-with-secret-hunter2' })
+    expect(problems.join('\n')).not.toContain('hunter2')
+  })
+
+  it('builds the URL from DATABASE_* parts, escaping them', () => {
+    const config = parseConfig({
+      DATABASE_HOST: 'db',
+      DATABASE_USER: 'app',
+      DATABASE_PASSWORD: 'p@ss:w/rd',
+      DATABASE_NAME: 'notes',
+    })
+    const url = new URL(config.databaseUrl as string)
+    expect([url.hostname, url.port, decodeURIComponent(url.password), url.pathname]).toEqual(['db', '5432', 'p@ss:w/rd', '/notes'])
+  })
+
+  it('asks for the missing parts when only some are set', () => {
+    expect(problemsOf({ DATABASE_HOST: 'db' }).join('\n')).toMatch(/DATABASE_USER, DATABASE_NAME/)
+  })
+
+  it('reads secrets from *_FILE (Docker secrets) and rejects setting both forms', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bakehouse-config-'))
+    const file = join(dir, 'password')
+    writeFileSync(file, 's3cret\n')
+    const config = parseConfig({ DATABASE_HOST: 'db', DATABASE_USER: 'u', DATABASE_NAME: 'n', DATABASE_PASSWORD_FILE: file })
+    expect(new URL(config.databaseUrl as string).password).toBe('s3cret')
+    expect(problemsOf({ DATABASE_PASSWORD: 'a', DATABASE_PASSWORD_FILE: file }).join()).toMatch(/only one of them/)
+    expect(problemsOf({ DATABASE_URL_FILE: join(dir, 'missing') }).join()).toMatch(/DATABASE_URL_FILE: expected a readable file/)
+  })
+})
