@@ -30,12 +30,21 @@ describe('parseConfig', () => {
   })
 
   it('converts numbers and keeps DATABASE_URL as given', () => {
-    const config = parseConfig({ PORT: '8080', DATABASE_URL: 'postgres://u:p@db:5432/app', LOG_LEVEL: 'debug' })
+    const config = parseConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/app',
+      LOG_LEVEL: 'debug',
+    })
     expect(config).toMatchObject({ port: 8080, databaseUrl: 'postgres://u:p@db:5432/app', logLevel: 'debug' })
   })
 
   it('lists every bad key with what was expected, in one error', () => {
-    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', BODY_LIMIT_BYTES: '0', DATABASE_URL: 'mysql://x' })
+    const problems = problemsOf({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      BODY_LIMIT_BYTES: '0',
+      DATABASE_URL: 'mysql://x',
+    })
     expect(problems).toHaveLength(4)
     expect(problems.join('\n')).toMatch(/PORT: .*integer.*"eighty"/)
     expect(problems.join('\n')).toMatch(/LOG_LEVEL: .*"loud"/)
@@ -56,7 +65,12 @@ describe('parseConfig', () => {
       DATABASE_NAME: 'notes',
     })
     const url = new URL(config.databaseUrl as string)
-    expect([url.hostname, url.port, decodeURIComponent(url.password), url.pathname]).toEqual(['db', '5432', 'p@ss:w/rd', '/notes'])
+    expect([url.hostname, url.port, decodeURIComponent(url.password), url.pathname]).toEqual([
+      'db',
+      '5432',
+      'p@ss:w/rd',
+      '/notes',
+    ])
   })
 
   it('asks for the missing parts when only some are set', () => {
@@ -67,9 +81,18 @@ describe('parseConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bakehouse-config-'))
     const file = join(dir, 'password')
     writeFileSync(file, 's3cret\n')
-    const config = parseConfig({ DATABASE_HOST: 'db', DATABASE_USER: 'u', DATABASE_NAME: 'n', DATABASE_PASSWORD_FILE: file })
+    const config = parseConfig({
+      DATABASE_HOST: 'db',
+      DATABASE_USER: 'u',
+      DATABASE_NAME: 'n',
+      DATABASE_PASSWORD_FILE: file,
+    })
     expect(new URL(config.databaseUrl as string).password).toBe('s3cret')
-    expect(problemsOf({ DATABASE_PASSWORD: 'a', DATABASE_PASSWORD_FILE: file }).join()).toMatch(/only one of them/)
-    expect(problemsOf({ DATABASE_URL_FILE: join(dir, 'missing') }).join()).toMatch(/DATABASE_URL_FILE: expected a readable file/)
+    expect(problemsOf({ DATABASE_PASSWORD: 'a', DATABASE_PASSWORD_FILE: file }).join()).toMatch(
+      /only one of them/,
+    )
+    expect(problemsOf({ DATABASE_URL_FILE: join(dir, 'missing') }).join()).toMatch(
+      /DATABASE_URL_FILE: expected a readable file/,
+    )
   })
 })

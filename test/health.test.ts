@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { createOrm, migrate } from '../src/db'
 import { createApp } from '../src/server'
-import { freePort } from './ports'
 import { createTestApp, createTestDatabase, expectProblem, silent } from './helpers'
+import { freePort } from './ports'
 
 describe('GET /health/live', () => {
   it('answers 200 without touching the database, even when it is unreachable', async () => {
-    const orm = await createOrm({ url: `postgres://x:y@127.0.0.1:${await freePort()}/none`, poolMax: 1, log: silent })
+    const orm = await createOrm({
+      url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
+      poolMax: 1,
+      log: silent,
+    })
     const app = createApp({ config: { bodyLimitBytes: 1024 }, orm, log: silent })
     const response = await app.handle(new Request('http://localhost/health/live'))
     expect(response.status).toBe(200)
@@ -32,7 +36,11 @@ describe('GET /health/ready', () => {
   })
 
   it('answers 503 quickly when the database is unreachable', async () => {
-    const orm = await createOrm({ url: `postgres://x:y@127.0.0.1:${await freePort()}/none`, poolMax: 1, log: silent })
+    const orm = await createOrm({
+      url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
+      poolMax: 1,
+      log: silent,
+    })
     const app = createApp({ config: { bodyLimitBytes: 1024 }, orm, log: silent })
     const problem = await expectProblem(await app.handle(new Request('http://localhost/health/ready')), 503)
     expect(problem.detail).toBe('the database is not reachable')
@@ -41,7 +49,11 @@ describe('GET /health/ready', () => {
 
   it('does not leak the connection string in the 503', async () => {
     const url = await createTestDatabase()
-    const orm = await createOrm({ url: url.replace(/:\/\/[^@]+@/, '://nobody:wrong-password@'), poolMax: 1, log: silent })
+    const orm = await createOrm({
+      url: url.replace(/:\/\/[^@]+@/, '://nobody:wrong-password@'),
+      poolMax: 1,
+      log: silent,
+    })
     const app = createApp({ config: { bodyLimitBytes: 1024 }, orm, log: silent })
     const response = await app.handle(new Request('http://localhost/health/ready'))
     const text = JSON.stringify(await expectProblem(response, 503))

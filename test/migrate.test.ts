@@ -24,7 +24,9 @@ describe('migrate', () => {
 
   it('applies each migration exactly once when five connections race in one process', async () => {
     const url = await createTestDatabase()
-    const orms = await Promise.all(Array.from({ length: 5 }, () => createOrm({ url, poolMax: 2, log: silent })))
+    const orms = await Promise.all(
+      Array.from({ length: 5 }, () => createOrm({ url, poolMax: 2, log: silent })),
+    )
     const results = await Promise.all(orms.map((orm) => migrate(orm)))
     expect(results.flat().sort()).toEqual(migrationsList.map((m) => m.name))
     await Promise.all(orms.map((orm) => orm.close()))
@@ -46,7 +48,11 @@ describe('migrate', () => {
   })
 
   it('exits non-zero with a message that says what to do when no database is configured', async () => {
-    const run = Bun.spawn(['bun', 'src/migrate.ts'], { env: { PATH: process.env.PATH }, stdout: 'pipe', stderr: 'pipe' })
+    const run = Bun.spawn(['bun', 'src/migrate.ts'], {
+      env: { PATH: process.env.PATH },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
     expect(await run.exited).toBe(1)
     expect(await new Response(run.stdout).text()).toMatch(/set DATABASE_URL/)
   })
