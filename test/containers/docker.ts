@@ -5,7 +5,10 @@ import { expect } from 'vitest'
 
 export const root = join(import.meta.dirname, '../..')
 
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; packageManager: string }
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  version: string
+  packageManager: string
+}
 export const version = pkg.version
 /** The Bun version everything must agree on, from "packageManager": "bun@x.y.z". */
 export const bunVersion = pkg.packageManager.replace(/^bun@/, '')
@@ -17,11 +20,24 @@ export interface Result {
 }
 
 /** Settings that would change what bake and compose resolve; tests pass their own. */
-const OVERRIDABLE = ['IMAGE', 'REGISTRY', 'TAG', 'GIT_SHA', 'VERSION', 'SOURCE', 'CREATED', 'API_PORT', 'API_BIND']
+const OVERRIDABLE = [
+  'IMAGE',
+  'REGISTRY',
+  'TAG',
+  'GIT_SHA',
+  'VERSION',
+  'SOURCE',
+  'CREATED',
+  'API_PORT',
+  'API_BIND',
+]
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !OVERRIDABLE.includes(key)))
 
 /** Runs a command to completion and returns its output; never throws on a non-zero exit. */
-export async function run(cmd: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+export async function run(
+  cmd: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Result> {
   const proc = Bun.spawn(cmd, {
     cwd: options.cwd ?? root,
     env: { ...baseEnv, ...options.env },
@@ -41,7 +57,9 @@ export async function run(cmd: string[], options: { cwd?: string; env?: Record<s
 export async function must(cmd: string[], options: Parameters<typeof run>[1] = {}): Promise<string> {
   const result = await run(cmd, options)
   if (result.code !== 0) {
-    throw new Error(`expected \`${cmd.join(' ')}\` to exit 0, got ${result.code}\n${result.stderr}\n${result.stdout}`)
+    throw new Error(
+      `expected \`${cmd.join(' ')}\` to exit 0, got ${result.code}\n${result.stderr}\n${result.stdout}`,
+    )
   }
   return result.stdout
 }
@@ -72,7 +90,10 @@ export async function bake(targets: string[]): Promise<void> {
   console.log(`bake ${targets.join(' ')}: ${since(start)} s`)
 }
 
-export async function inspect<T = Record<string, any>>(kind: 'image' | 'container' | 'network', name: string): Promise<T> {
+export async function inspect<T = Record<string, any>>(
+  kind: 'image' | 'container' | 'network',
+  name: string,
+): Promise<T> {
   const [info] = JSON.parse(await must(['docker', kind, 'inspect', name])) as T[]
   return info as T
 }
@@ -160,7 +181,10 @@ export async function exerciseNotes(base: string): Promise<void> {
 
   const stale = await fetch(`${base}/notes/${note.id}`, { method: 'DELETE', headers: { 'if-match': '"1"' } })
   expect(stale.status).toBe(409)
-  const deleted = await fetch(`${base}/notes/${note.id}`, { method: 'DELETE', headers: { 'if-match': '"2"' } })
+  const deleted = await fetch(`${base}/notes/${note.id}`, {
+    method: 'DELETE',
+    headers: { 'if-match': '"2"' },
+  })
   expect(deleted.status).toBe(204)
   expect((await fetch(`${base}/notes/${note.id}`)).status).toBe(404)
 }

@@ -1,0 +1,68 @@
+# Stages: base → deps → dev (compose, devcontainer); deps → build → prod (deployed image); deps → check (bake validate).
+# Keep BUN_VERSION equal to "packageManager" in package.json; docker-bake.hcl passes it in.
+ARG BUN_VERSION=1.4.5
+
+# Debian trixie slim: glibc for Bun, and Debian packages recent enough for the dev tools.
+FROM oven/bun:${BUN_VERSION}-slim AS base
+WORKDIR /home/bun/app
+
+FROM base AS deps
+# Only the manifest and lockfile are mounted, so editing source never re-runs the install.
+# The cache mount keeps downloaded packages between builds without putting them in a layer.
+RUN --mount=type=bind,source=package.json,target=package.json \
+    --mount=type=bind,source=bun.lock,target=bun.lock \
+    --mount=type=cache,id=bun-install,target=/root/.bun/install/cache \
+    bun install --frozen-lockfile
+
+FROM base AS dev
+# The official Debian images delete downloaded .debs after each install; keep them in the cache mount instead.
+# The app folder belongs to bun so `bun add` can rewrite package.json and bun.lock in the container.
+RUN rm -f /etc/apt/apt.conf.d/docker-clean && chown bun:bun /home/bun/app
+# docker-cli, docker-buildx and docker-compose (v2) come from trixie, so `docker buildx bake` and `docker compose` work inside.
+RUN --mount=type=cache,id=apt-cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,id=apt-lists,target=/var/lib/apt,sharing=locked \
+    apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates git docker-cli docker-buildx docker-compose
+# Owned by bun so the developer can add packages and tools can write caches inside the container.
+COPY --from=deps --chown=bun:bun /home/bun/app/node_modules node_modules
+COPY --chown=bun:bun . .
+USER bun
+ENV NODE_ENV=development
+EXPOSE 3000
+# The dev supervisor applies migrations, then runs the server under `bun --watch`.
+CMD ["bun", "run", "dev"]
+
+FROM deps AS build
+COPY . .
+# Both entry points bundled with shared chunks: prod needs neither node_modules nor the TypeScript sources.
+# Minified with names kept, so stack traces stay readable; no source maps, they would add ~6 MB to prod.
+RUN bun build src/index.ts src/migrate.ts --target bun --splitting --minify --keep-names --outdir dist
+
+# Only for `docker buildx bake validate`: lint and type-check against the locked toolchain; prod never depends on it.
+FROM deps AS check
+COPY . .
+RUN bun run check
+
+# Debian 13 distroless with Bun: glibc and CA certificates, no shell, no package manager.
+FROM oven/bun:${BUN_VERSION}-distroless AS prod
+ARG VERSION=0.0.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=unknown
+WORKDIR /app
+COPY --from=build /home/bun/app/dist ./
+ENV NODE_ENV=production
+# Numeric ids: the distroless nonroot user, checkable by runAsNonRoot without reading /etc/passwd.
+USER 65532:65532
+EXPOSE 3000
+# No curl in the image: Bun itself probes the no-database liveness route; every 0.5 s until the first pass.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --start-interval=500ms --retries=3 \
+    CMD ["bun", "-e", "const r = await fetch(`http://127.0.0.1:${process.env.PORT ?? 3000}/health/live`); process.exit(r.ok ? 0 : 1)"]
+# The server drains and closes the pool on SIGTERM, then exits 0.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/bun"]
+CMD ["index.js"]
+LABEL org.opencontainers.image.source=$SOURCE \
+      org.opencontainers.image.revision=$REVISION \
+      org.opencontainers.image.created=$CREATED \
+      org.opencontainers.image.version=$VERSION
