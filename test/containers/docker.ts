@@ -90,12 +90,53 @@ export async function bake(targets: string[]): Promise<void> {
   console.log(`bake ${targets.join(' ')}: ${since(start)} s`)
 }
 
-export async function inspect<T = Record<string, any>>(
-  kind: 'image' | 'container' | 'network',
-  name: string,
-): Promise<T> {
-  const [info] = JSON.parse(await must(['docker', kind, 'inspect', name])) as T[]
-  return info as T
+/** The parts of `docker inspect` these tests read. */
+export interface Inspected {
+  image: {
+    Size: number
+    Config: {
+      User: string
+      Entrypoint: string[] | null
+      Cmd: string[] | null
+      Env: string[]
+      StopSignal?: string
+      Labels: Record<string, string>
+      Healthcheck: { Test: string[] }
+    }
+  }
+  container: {
+    Config: { User: string }
+    State: {
+      ExitCode: number
+      OOMKilled: boolean
+      StartedAt: string
+      Health: { Status: string; Log: { ExitCode: number; End: string }[] }
+    }
+    HostConfig: {
+      ReadonlyRootfs: boolean
+      CapAdd: string[] | null
+      CapDrop: string[] | null
+      SecurityOpt: string[] | null
+      Init: boolean | null
+      Memory: number
+      NanoCpus: number
+      PidsLimit: number | null
+      RestartPolicy: { Name: string }
+      LogConfig: { Config: Record<string, string> }
+      Tmpfs: Record<string, string> | null
+    }
+    NetworkSettings: {
+      Ports: Record<string, { HostIp: string; HostPort: string }[] | null>
+      Networks: Record<string, unknown>
+    }
+  }
+  network: { Internal: boolean }
+}
+
+export async function inspect<K extends keyof Inspected>(kind: K, name: string): Promise<Inspected[K]> {
+  const [info] = JSON.parse(await must(['docker', kind, 'inspect', name])) as Inspected[K][]
+  if (!info) throw new Error(`expected docker ${kind} inspect to describe ${name}, got nothing`)
+  return info
 }
 
 /** A compose project name no other run shares, so parallel runs and leftovers never collide. */

@@ -98,7 +98,9 @@ describe('prod image', () => {
       }, 30)
       expect(State.Health.Status).toBe('healthy')
       // Docker's own clock: process start to the end of the first passing probe.
-      const passed = State.Health.Log.find((probe: { ExitCode: number }) => probe.ExitCode === 0)
+      const passed = State.Health.Log.find((probe) => probe.ExitCode === 0)
+      if (!passed)
+        throw new Error(`expected a passing probe in the health log, got ${JSON.stringify(State.Health)}`)
       console.log(
         `prod container healthy ${(Date.parse(passed.End) - Date.parse(State.StartedAt)) / 1000} s after start`,
       )
