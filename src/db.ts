@@ -8,6 +8,9 @@ import { Note } from './modules/notes/entity'
 export type { EntityManager }
 export type Orm = MikroORM
 
+/** Shown in pg_stat_activity, so operators (and tests) can tell our connections apart. */
+export const APPLICATION_NAME = 'bakehouse'
+
 /** Any 64-bit number works; it only has to be the same for every process migrating this database. */
 const MIGRATION_LOCK_KEY = 7_261_126_001
 
@@ -27,7 +30,7 @@ export async function createOrm({ url, poolMax, log }: DbOptions): Promise<Orm> 
     migrations: { migrationsList, snapshot: false, silent: true },
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
     // A dead or unreachable server must fail a query quickly rather than hang readiness probes.
-    driverOptions: { connectionTimeoutMillis: 3_000 },
+    driverOptions: { connectionTimeoutMillis: 3_000, application_name: APPLICATION_NAME },
     discovery: { warnWhenNoEntities: false },
     ensureDatabase: false,
     allowGlobalContext: false,

@@ -38,14 +38,46 @@ async function readLimited(request: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+/** Counts requests until their log line is written, so shutdown can wait for both. */
+export class InFlight {
+  #count = 0
+  #idle: (() => void)[] = []
+
+  enter(): void {
+    this.#count++
+  }
+
+  leave(): void {
+    this.#count--
+    if (this.#count === 0) for (const resolve of this.#idle.splice(0)) resolve()
+  }
+
+  get count(): number {
+    return this.#count
+  }
+
+  idle(): Promise<void> {
+    return this.#count === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve))
+  }
+}
+
 /**
  * Request id, body limits and JSON-only parsing, and one structured log line per request.
  * Bun's own body limit is raised out of the way (see server.ts) so that these answers are problem+json.
  */
-export const requestContext = ({ log, bodyLimitBytes }: { log: Logger; bodyLimitBytes: number }) => {
+export const requestContext = ({
+  log,
+  bodyLimitBytes,
+  inFlight,
+}: {
+  log: Logger
+  bodyLimitBytes: number
+  inFlight: InFlight
+}) => {
   const startedAt = new WeakMap<Request, number>()
   return new Elysia({ name: 'request-context' })
     .onRequest(({ request, set }) => {
+      inFlight.enter()
       startedAt.set(request, performance.now())
       const incoming = request.headers.get('x-request-id')
       set.headers['x-request-id'] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
@@ -67,6 +99,7 @@ export const requestContext = ({ log, bodyLimitBytes }: { log: Logger; bodyLimit
         durationMs: started === undefined ? undefined : Math.round((performance.now() - started) * 100) / 100,
         requestId: set.headers['x-request-id'],
       })
+      inFlight.leave()
     })
 }
 

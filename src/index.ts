@@ -1,5 +1,6 @@
 import { loadConfig } from './config'
 import { connect, createOrm, describeUrl } from './db'
+import { InFlight } from './http'
 import { createLogger } from './log'
 import { createApp } from './server'
 
@@ -12,7 +13,8 @@ if (!config.databaseUrl) {
 }
 
 const orm = await createOrm({ url: config.databaseUrl, poolMax: config.databasePoolMax, log })
-const app = createApp({ config, orm, log }).listen({ hostname: config.host, port: config.port })
+const inFlight = new InFlight()
+const app = createApp({ config, orm, log, inFlight }).listen({ hostname: config.host, port: config.port })
 log.info('listening', {
   url: `http://${config.host}:${app.server?.port}`,
   database: describeUrl(config.databaseUrl),
@@ -30,7 +32,10 @@ async function shutdown(signal: string): Promise<void> {
     inFlight: app.server?.pendingRequests,
   })
   const drained = await Promise.race([
-    app.stop(false).then(() => true),
+    app.stop(false).then(async () => {
+      await inFlight.idle()
+      return true
+    }),
     Bun.sleep(config.shutdownTimeoutMs).then(() => false),
   ])
   if (!drained) {

