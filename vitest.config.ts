@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config'
+import { reporters } from './vitest.shared'
 
 export default defineConfig({
   test: {
@@ -6,6 +7,7 @@ export default defineConfig({
     // The forks pool cannot start workers under Bun; threads can.
     pool: 'threads',
     globalSetup: ['test/global-setup.ts'],
+    reporters,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -37,6 +37,11 @@ try {
     console.log('No schema changes: the entities match the migrated database.')
   } else {
     await writeMigrationIndex()
+    // Generated code follows the project's formatting, so it passes `bun run check` untouched.
+    Bun.spawnSync(['bunx', 'biome', 'format', '--write', MIGRATIONS_DIR], {
+      stdout: 'ignore',
+      stderr: 'inherit',
+    })
     console.log(`Created src/migrations/${result.fileName}; review it, then run \`bun run migrate\`.`)
   }
 } finally {

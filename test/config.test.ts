@@ -15,6 +15,17 @@ const problemsOf = (env: Record<string, string>) => {
 }
 
 describe('parseConfig', () => {
+  it('accepts .env.example as it is', async () => {
+    const env = Object.fromEntries(
+      (await Bun.file('.env.example').text())
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    )
+    expect(Object.keys(env).length).toBeGreaterThan(5)
+    expect(parseConfig(env)).toMatchObject({ port: 3000, databaseUrl: undefined })
+  })
+
   it('applies the documented defaults and freezes the result', () => {
     const config = parseConfig({})
     expect(config).toMatchObject({
