@@ -153,7 +153,7 @@ export function problemResponse(body: Problem, headers: Record<string, string> =
 
 /** The one error handler: registered before the modules so that it sees all of their errors. */
 export const errorHandler = (log: Logger) =>
-  new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ error, code, request, set }) => {
+  new Elysia().onError({ as: 'global' }, ({ error, code, request, set }) => {
     const requestId = String(set.headers['x-request-id'] ?? '')
     const url = new URL(request.url)
     const instance = url.pathname

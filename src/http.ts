@@ -75,7 +75,7 @@ export const requestContext = ({
   inFlight: InFlight
 }) => {
   const startedAt = new WeakMap<Request, number>()
-  return new Elysia({ name: 'request-context' })
+  return new Elysia()
     .onRequest(({ request, set }) => {
       inFlight.enter()
       startedAt.set(request, performance.now())

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createOrm } from '../src/db'
+import { InFlight } from '../src/http'
 import { createLogger } from '../src/log'
 import { createApp } from '../src/server'
 import { createTestApp, expectProblem, PROBLEM, plain, silent } from './helpers'
@@ -126,6 +127,31 @@ describe('request id and access log', () => {
       expect.objectContaining({ method: 'GET', path: '/nowhere', status: 404, requestId: 'log-404' }),
     ])
     expect(typeof entries[0].durationMs).toBe('number')
+  })
+})
+
+describe('shutdown bookkeeping', () => {
+  it('counts every request, answered or failed, out again once it is logged', async () => {
+    const inFlight = new InFlight()
+    const app = createApp({ config: { bodyLimitBytes: 10 }, orm: t.orm, log: silent, inFlight })
+    const json = { 'content-type': 'application/json' }
+    const requests: [string, RequestInit][] = [
+      ['/nowhere', {}],
+      ['/notes', { method: 'POST', headers: json, body: '{"title":"longer than ten bytes"}' }],
+      ['/notes', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }],
+      ['/notes', { method: 'POST', headers: json, body: '{x' }],
+      ['/notes/42', {}],
+      ['/notes', {}],
+    ]
+    const statuses = []
+    for (const [path, init] of requests) {
+      const response = await app.handle(new Request(`http://localhost${path}`, init))
+      statuses.push(response.status)
+      await response.arrayBuffer()
+    }
+    expect(statuses).toEqual([404, 413, 415, 400, 422, 200])
+    await inFlight.idle()
+    expect(inFlight.count).toBe(0)
   })
 })
 
