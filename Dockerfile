@@ -60,7 +60,8 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --start-interval=500m
     CMD ["bun", "-e", "const r = await fetch(`http://127.0.0.1:${process.env.PORT ?? 3000}/health/live`); process.exit(r.ok ? 0 : 1)"]
 # The server drains and closes the pool on SIGTERM, then exits 0.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/local/bin/bun"]
+# --no-install: with no node_modules next to the bundle, Bun would otherwise try to fetch optional imports from npm at startup.
+ENTRYPOINT ["/usr/local/bin/bun", "--no-install"]
 CMD ["index.js"]
 LABEL org.opencontainers.image.source=$SOURCE \
       org.opencontainers.image.revision=$REVISION \

@@ -34,7 +34,7 @@ describe('prod image', () => {
   it('runs as a numeric non-root user with an exec-form command, SIGTERM and a curl-free healthcheck', async () => {
     const { Config } = await inspect('image', prodImage)
     expect(Config.User).toMatch(/^[1-9]\d*:[1-9]\d*$/)
-    expect(Config.Entrypoint).toEqual(['/usr/local/bin/bun'])
+    expect(Config.Entrypoint).toEqual(['/usr/local/bin/bun', '--no-install'])
     expect(Config.Cmd).toEqual(['index.js'])
     expect(Config.StopSignal).toBe('SIGTERM')
     expect(Config.Healthcheck.Test[0]).toBe('CMD')
