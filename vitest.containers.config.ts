@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config'
+import { reporters } from './vitest.shared'
 
-// Container suite: builds images and runs the compose stacks for real, so it needs Docker and is slow.
+// Container suite: builds the images and runs both compose stacks for real, so it needs Docker.
 export default defineConfig({
   test: {
     include: ['test/containers/*.test.ts'],
@@ -8,6 +9,7 @@ export default defineConfig({
     pool: 'threads',
     // One file at a time: they share the image build cache and two cores.
     fileParallelism: false,
+    reporters,
     testTimeout: 180_000,
     hookTimeout: 600_000,
   },
