@@ -4,8 +4,16 @@ import { NOTE_BODY_MAX, NOTE_TITLE_MAX, type Note } from './entity'
 export const LIST_LIMIT_MAX = 100
 export const LIST_LIMIT_DEFAULT = 20
 
-const Title = t.String({ minLength: 1, maxLength: NOTE_TITLE_MAX, description: 'Short, non-empty title' })
-const Body = t.String({ maxLength: NOTE_BODY_MAX, description: 'Free text' })
+// PostgreSQL text cannot hold U+0000; caught here it is a 422 for the field, not a driver error.
+const NO_NUL = '^[^\\u0000]*$'
+
+const Title = t.String({
+  minLength: 1,
+  maxLength: NOTE_TITLE_MAX,
+  pattern: NO_NUL,
+  description: 'Short, non-empty title',
+})
+const Body = t.String({ maxLength: NOTE_BODY_MAX, pattern: NO_NUL, description: 'Free text' })
 const Version = t.Integer({ minimum: 1, description: 'Current version, as in the ETag' })
 
 export const NoteCreate = t.Object({ title: Title, body: t.Optional(Body) })
@@ -22,7 +30,12 @@ export const NoteListQuery = t.Object({
   limit: t.Integer({ minimum: 1, maximum: LIST_LIMIT_MAX, default: LIST_LIMIT_DEFAULT }),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
   q: t.Optional(
-    t.String({ minLength: 1, maxLength: NOTE_TITLE_MAX, description: 'Case-insensitive text filter' }),
+    t.String({
+      minLength: 1,
+      maxLength: NOTE_TITLE_MAX,
+      pattern: NO_NUL,
+      description: 'Case-insensitive text filter',
+    }),
   ),
 })
 
