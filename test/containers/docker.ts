@@ -21,6 +21,7 @@ export interface Result {
 
 /** Settings that would change what bake and compose resolve; tests pass their own. */
 const OVERRIDABLE = [
+  'BUN_VERSION',
   'IMAGE',
   'REGISTRY',
   'TAG',
