@@ -43,12 +43,8 @@ FROM deps AS check
 COPY . .
 RUN bun run check
 
-# Debian 13 distroless with Bun: glibc and CA certificates, no shell, no package manager.
+# Debian 13 distroless with Bun: glibc and CA certificates, no shell, no apt.
 FROM oven/bun:${BUN_VERSION}-distroless AS prod
-ARG VERSION=0.0.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-ARG SOURCE=unknown
 WORKDIR /app
 COPY --from=build /home/bun/app/dist ./
 ENV NODE_ENV=production
@@ -63,6 +59,11 @@ STOPSIGNAL SIGTERM
 # --no-install: with no node_modules next to the bundle, Bun would otherwise try to fetch optional imports from npm at startup.
 ENTRYPOINT ["/usr/local/bin/bun", "--no-install"]
 CMD ["index.js"]
+# Declared last: a new revision or date only changes the image config, never a layer.
+ARG VERSION=0.0.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=unknown
 LABEL org.opencontainers.image.source=$SOURCE \
       org.opencontainers.image.revision=$REVISION \
       org.opencontainers.image.created=$CREATED \
