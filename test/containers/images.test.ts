@@ -1,6 +1,19 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../ports'
-import { bake, bakeEnv, eventually, inspect, must, prodImage, run, since, version } from './docker'
+import {
+  bake,
+  bakeEnv,
+  copyWorkTree,
+  eventually,
+  inspect,
+  must,
+  prodImage,
+  run,
+  since,
+  version,
+} from './docker'
 
 /** Budget on the base images this suite runs with; override where the bases differ. */
 const maxProdMb = Number(process.env.PROD_IMAGE_MAX_MB ?? 125)
@@ -125,6 +138,40 @@ describe('dev image', () => {
     console.log(`dev image bakehouse:dev: ${mb(Size)} MB`)
     expect(Config.User).toBe('bun')
     expect(Config.Cmd).toEqual(['bun', 'run', 'dev'])
+  })
+
+  it('is built from a context without local state: .git, node_modules, .env files, .data', async () => {
+    const tree = await copyWorkTree()
+    const tag = `bakehouse-test-context:${process.pid}`
+    try {
+      const planted = [
+        '.git/HEAD',
+        'node_modules/planted/index.js',
+        '.env',
+        '.env.local',
+        '.data/postgres/PG_VERSION',
+      ]
+      for (const file of planted) {
+        mkdirSync(dirname(join(tree.dir, file)), { recursive: true })
+        writeFileSync(join(tree.dir, file), 'planted\n')
+      }
+      await must(['docker', 'buildx', 'bake', '--load', '--set', `dev.tags=${tag}`, 'dev'], { cwd: tree.dir })
+      const listing = await must([
+        'docker',
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        tag,
+        'sh',
+        '-c',
+        `for f in ${planted.join(' ')} src/index.ts; do [ -e "$f" ] && echo "$f"; done; true`,
+      ])
+      expect(listing.trim().split('\n')).toEqual(['src/index.ts'])
+    } finally {
+      await run(['docker', 'rmi', tag])
+      tree.remove()
+    }
   })
 
   it('has git, the docker CLI, buildx bake and compose v2', async () => {
