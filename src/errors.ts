@@ -104,11 +104,15 @@ function validationErrors(error: ValidationError, url: URL) {
  * Socket-level failures and SQLSTATE classes 08 (connection) and 57P (server shutting down). 08P01 (protocol
  * violation) is excluded: a request can provoke it, and a retry would only fail the same way.
  */
+const SOCKET_ERROR = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE|EAI_AGAIN)$/
+
 function isDatabaseUnreachable(error: unknown): boolean {
   if (error instanceof ConnectionException) return true
+  // A DNS failure while the database host is gone (e.g. its container restarting) arrives unwrapped by the ORM.
+  if (error instanceof Error && SOCKET_ERROR.test(String((error as { code?: unknown }).code))) return true
   if (!(error instanceof DriverException)) return false
   return (
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE|EAI_AGAIN)$/.test(error.code ?? '') ||
+    SOCKET_ERROR.test(error.code ?? '') ||
     /^(08(?!P01)|57P)/.test(error.code ?? '') ||
     /connection terminated|timeout exceeded when trying to connect/i.test(error.message)
   )
