@@ -100,22 +100,22 @@ function validationErrors(error: ValidationError, url: URL) {
   })
 }
 
+const SOCKET_ERROR = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE|EAI_AGAIN)$/
+/** node-postgres' own messages for a connection lost mid-query or never made. */
+const LOST_CONNECTION =
+  /connection terminated|timeout exceeded when trying to connect|connection error and is not queryable/i
+
 /**
  * Socket-level failures and SQLSTATE classes 08 (connection) and 57P (server shutting down). 08P01 (protocol
  * violation) is excluded: a request can provoke it, and a retry would only fail the same way.
  */
-const SOCKET_ERROR = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE|EAI_AGAIN)$/
-
 function isDatabaseUnreachable(error: unknown): boolean {
   if (error instanceof ConnectionException) return true
-  // A DNS failure while the database host is gone (e.g. its container restarting) arrives unwrapped by the ORM.
-  if (error instanceof Error && SOCKET_ERROR.test(String((error as { code?: unknown }).code))) return true
-  if (!(error instanceof DriverException)) return false
-  return (
-    SOCKET_ERROR.test(error.code ?? '') ||
-    /^(08(?!P01)|57P)/.test(error.code ?? '') ||
-    /connection terminated|timeout exceeded when trying to connect/i.test(error.message)
-  )
+  if (!(error instanceof Error)) return false
+  // When the database dies or its host stops resolving, node-postgres errors can arrive unwrapped by the ORM.
+  const code = String((error as { code?: unknown }).code ?? '')
+  if (SOCKET_ERROR.test(code) || LOST_CONNECTION.test(error.message)) return true
+  return error instanceof DriverException && /^(08(?!P01)|57P)/.test(code)
 }
 
 /** Maps any thrown value to an RFC 9457 body; `undefined` means unexpected (a 500 with nothing leaked). */
