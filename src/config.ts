@@ -18,6 +18,8 @@ const EnvSchema = T.Object({
   }),
   BODY_LIMIT_BYTES: T.Integer({ minimum: 1, maximum: 128 * 1024 * 1024, default: 1024 * 1024 }),
   SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+  // Which build is running (the deploy sets the git sha); reported by /health/live.
+  RELEASE: T.String({ minLength: 1, maxLength: 100, default: 'unknown' }),
   DATABASE_URL: T.Optional(T.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_HOST: T.Optional(T.String({ minLength: 1 })),
   DATABASE_PORT: T.Optional(Port),
@@ -41,6 +43,7 @@ export interface Config {
   logLevel: LogLevel
   bodyLimitBytes: number
   shutdownTimeoutMs: number
+  release: string
   /** Undefined when nothing database-related is set: `bun run dev` then starts an embedded Postgres. */
   databaseUrl: string | undefined
   databasePoolMax: number
@@ -142,6 +145,7 @@ export function parseConfig(env: Env): Readonly<Config> {
     logLevel: parsed.LOG_LEVEL,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    release: parsed.RELEASE,
     databaseUrl,
     databasePoolMax: parsed.DATABASE_POOL_MAX,
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS,

@@ -9,7 +9,7 @@ import { health } from './modules/health'
 import { notes } from './modules/notes'
 
 export interface AppDeps {
-  config: Pick<Config, 'bodyLimitBytes'>
+  config: Pick<Config, 'bodyLimitBytes'> & Partial<Pick<Config, 'release'>>
   orm: Orm
   log: Logger
   /** Shared with shutdown, which waits until every request has been answered and logged. */
@@ -38,7 +38,7 @@ export const createApp = ({ config, orm, log, inFlight = new InFlight() }: AppDe
         },
       }),
     )
-    .use(health(orm))
+    .use(health(orm, config.release))
     .use(notes(orm))
 
 export type App = ReturnType<typeof createApp>

@@ -17,6 +17,18 @@ describe('GET /health/live', () => {
     expect(await response.json()).toMatchObject({ status: 'ok' })
     await orm.close()
   })
+
+  it('reports the release it runs (RELEASE), so a deploy can tell which build answers', async () => {
+    const orm = await createOrm({
+      url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
+      poolMax: 1,
+      log: silent,
+    })
+    const app = createApp({ config: { bodyLimitBytes: 1024, release: '3f2a9c1' }, orm, log: silent })
+    const response = await app.handle(new Request('http://localhost/health/live'))
+    expect(await response.json()).toMatchObject({ status: 'ok', release: '3f2a9c1' })
+    await orm.close()
+  })
 })
 
 describe('GET /health/ready', () => {

@@ -6,9 +6,9 @@ import { checkReady } from './service'
 
 const tags = ['health']
 
-export const health = (orm: Orm) =>
+export const health = (orm: Orm, release = 'unknown') =>
   new Elysia({ prefix: '/health' })
-    .get('/live', () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }), {
+    .get('/live', () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()), release }), {
       response: { 200: Live },
       detail: { summary: 'The process answers (no database involved)', tags },
     })
