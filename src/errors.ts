@@ -1,4 +1,4 @@
-import { ConnectionException, DriverException, OptimisticLockError } from '@mikro-orm/core'
+import { ConnectionException, OptimisticLockError } from '@mikro-orm/core'
 import { Elysia, ParseError, t, ValidationError } from 'elysia'
 import type { Logger } from './log'
 
@@ -112,10 +112,10 @@ const LOST_CONNECTION =
 function isDatabaseUnreachable(error: unknown): boolean {
   if (error instanceof ConnectionException) return true
   if (!(error instanceof Error)) return false
-  // When the database dies or its host stops resolving, node-postgres errors can arrive unwrapped by the ORM.
+  // When the database dies or its host stops resolving, node-postgres errors (with SQLSTATE or socket codes)
+  // can arrive unwrapped by the ORM, e.g. 57P01 'terminating connection due to unexpected postmaster exit'.
   const code = String((error as { code?: unknown }).code ?? '')
-  if (SOCKET_ERROR.test(code) || LOST_CONNECTION.test(error.message)) return true
-  return error instanceof DriverException && /^(08(?!P01)|57P)/.test(code)
+  return SOCKET_ERROR.test(code) || LOST_CONNECTION.test(error.message) || /^(08(?!P01)|57P)/.test(code)
 }
 
 /** Maps any thrown value to an RFC 9457 body; `undefined` means unexpected (a 500 with nothing leaked). */
