@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import { reporters } from './vitest.shared'
+import { reporters } from './vitest.shared.ts'
 
 // Container suite: builds the images and runs both compose stacks for real, so it needs Docker.
 export default defineConfig({

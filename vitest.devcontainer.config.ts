@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import { reporters } from './vitest.shared'
+import { reporters } from './vitest.shared.ts'
 
 // Dev container suite: `devcontainer up` on a copy of the repository, then the test suite inside it.
 export default defineConfig({
