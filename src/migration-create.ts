@@ -1,8 +1,6 @@
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadConfig } from './config'
-import { connect, createOrm } from './db'
-import { createLogger } from './log'
+import { withDatabase } from './cli'
 
 const MIGRATIONS_DIR = join(import.meta.dir, 'migrations')
 
@@ -20,22 +18,14 @@ async function writeMigrationIndex(): Promise<void> {
   )
 }
 
-const config = loadConfig()
-const log = createLogger(config.logLevel)
-if (!config.databaseUrl) {
-  console.error(
-    'migration:create diffs the entities against a migrated database: set DATABASE_URL (or run it while `bun run dev` runs, with the URL it prints).',
-  )
-  process.exit(1)
-}
-const orm = await createOrm({ url: config.databaseUrl, poolMax: 2, log })
-try {
-  await connect(orm, config.databaseConnectTimeoutMs, log)
-  const name = process.argv[2]
-  const result = await orm.migrator.create(MIGRATIONS_DIR, false, false, name)
-  if (!result.fileName) {
-    console.log('No schema changes: the entities match the migrated database.')
-  } else {
+await withDatabase(
+  'migration:create diffs the entities against a migrated database: set DATABASE_URL (or run it while `bun run dev` runs, with the URL it prints)',
+  async (orm) => {
+    const result = await orm.migrator.create(MIGRATIONS_DIR, false, false, process.argv[2])
+    if (!result.fileName) {
+      console.log('No schema changes: the entities match the migrated database.')
+      return
+    }
     await writeMigrationIndex()
     // Generated code follows the project's formatting, so it passes `bun run check` untouched.
     Bun.spawnSync(['bunx', 'biome', 'format', '--write', MIGRATIONS_DIR], {
@@ -43,7 +33,5 @@ try {
       stderr: 'inherit',
     })
     console.log(`Created src/migrations/${result.fileName}; review it, then run \`bun run migrate\`.`)
-  }
-} finally {
-  await orm.close()
-}
+  },
+)

@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { createOrm, migrate } from '../src/db'
 import { createApp } from '../src/server'
-import { createTestApp, createTestDatabase, expectProblem, silent } from './helpers'
+import { createTestApp, createTestDatabase, expectProblem, silent, unreachableApp } from './helpers'
 import { freePort } from './ports'
 
 describe('GET /health/live', () => {
   it('answers 200 without touching the database, even when it is unreachable', async () => {
-    const orm = await createOrm({
-      url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
-      poolMax: 1,
-      log: silent,
-    })
-    const app = createApp({ config: { bodyLimitBytes: 1024 }, orm, log: silent })
+    const app = await unreachableApp()
     const response = await app.handle(new Request('http://localhost/health/live'))
     expect(response.status).toBe(200)
     expect(await response.json()).toMatchObject({ status: 'ok' })
-    await orm.close()
   })
 
   it('reports the release it runs (RELEASE), so a deploy can tell which build answers', async () => {
@@ -27,7 +21,6 @@ describe('GET /health/live', () => {
     const app = createApp({ config: { bodyLimitBytes: 1024, release: '3f2a9c1' }, orm, log: silent })
     const response = await app.handle(new Request('http://localhost/health/live'))
     expect(await response.json()).toMatchObject({ status: 'ok', release: '3f2a9c1' })
-    await orm.close()
   })
 })
 
@@ -48,15 +41,9 @@ describe('GET /health/ready', () => {
   })
 
   it('answers 503 quickly when the database is unreachable', async () => {
-    const orm = await createOrm({
-      url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
-      poolMax: 1,
-      log: silent,
-    })
-    const app = createApp({ config: { bodyLimitBytes: 1024 }, orm, log: silent })
+    const app = await unreachableApp()
     const problem = await expectProblem(await app.handle(new Request('http://localhost/health/ready')), 503)
     expect(problem.detail).toBe('the database is not reachable')
-    await orm.close()
   })
 
   it('does not leak the connection string in the 503', async () => {

@@ -3,6 +3,7 @@ import { afterAll, inject } from 'vitest'
 import { createOrm, migrate, type Orm } from '../src/db'
 import { createLogger, type Logger } from '../src/log'
 import { createApp } from '../src/server'
+import { freePort } from './ports'
 
 export const silent: Logger = createLogger('error', () => {})
 
@@ -52,6 +53,17 @@ export async function createTestApp({ migrated = true, log = silent } = {}): Pro
     )
   }
   return { app, orm, url, sql, request }
+}
+
+/** The real app on a database nobody listens for: every query fails the way a dead server does. */
+export async function unreachableApp() {
+  const orm = await createOrm({
+    url: `postgres://nobody:x@127.0.0.1:${await freePort()}/none`,
+    poolMax: 1,
+    log: silent,
+  })
+  afterAll(() => orm.close())
+  return createApp({ config: { bodyLimitBytes: 1024 }, orm, log: silent })
 }
 
 export const PROBLEM = 'application/problem+json'

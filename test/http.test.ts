@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createOrm } from '../src/db'
 import { InFlight } from '../src/http'
 import { createLogger } from '../src/log'
 import { createApp } from '../src/server'
-import { createTestApp, expectProblem, PROBLEM, plain, silent } from './helpers'
-import { freePort } from './ports'
+import { createTestApp, expectProblem, PROBLEM, plain, silent, unreachableApp } from './helpers'
 
 const lines: string[] = []
 const t = await createTestApp({ log: createLogger('info', (line) => lines.push(line)) })
@@ -88,16 +86,10 @@ describe('errors are RFC 9457 problem+json', () => {
   })
 
   it('a database that is down → 503 problem with Retry-After', async () => {
-    const orm = await createOrm({
-      url: `postgres://nobody:x@127.0.0.1:${await freePort()}/none`,
-      poolMax: 1,
-      log: silent,
-    })
-    const app = createApp({ config: { bodyLimitBytes: 1024 }, orm, log: silent })
+    const app = await unreachableApp()
     const response = await app.handle(new Request('http://localhost/notes'))
     await expectProblem(response, 503)
     expect(response.headers.get('retry-after')).toBe('5')
-    await orm.close()
   })
 })
 
