@@ -21,6 +21,7 @@ log.info('listening', {
 })
 
 let stopping = false
+const POOL_CLOSE_TIMEOUT_MS = 2_000
 
 /** Stop accepting, let in-flight requests finish within the timeout, close the pool, exit 0. */
 async function shutdown(signal: string): Promise<void> {
@@ -44,7 +45,14 @@ async function shutdown(signal: string): Promise<void> {
     })
     await app.stop(true)
   }
-  await orm.close()
+  // Bounded too: after a database crash the pool can hold a client that never comes back, and close() would
+  // then wait forever while only a stray timer kept the process alive.
+  const closed = await Promise.race([
+    orm.close().then(() => true),
+    Bun.sleep(POOL_CLOSE_TIMEOUT_MS).then(() => false),
+  ])
+  if (!closed)
+    log.warn('database pool did not close in time; exiting anyway', { timeoutMs: POOL_CLOSE_TIMEOUT_MS })
   log.info('stopped', { signal })
   process.exit(0)
 }
