@@ -352,7 +352,7 @@ describe('fuzzing from the OpenAPI document', () => {
     })
   }
 
-  it('unknown methods and paths: 404 or 405 problem+json', async () => {
+  it('random methods and paths: no 5xx, every error problem+json', async () => {
     const segment = fc.oneof(
       hostile.map((text) => encodeURIComponent(text.toWellFormed())),
       fc.constantFrom('notes', 'health', 'openapi', '..', '%2e%2e', ''),

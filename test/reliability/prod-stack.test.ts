@@ -538,7 +538,9 @@ describe('prod stack: graceful shutdown', () => {
     const connections = Number(
       await psql(`select count(*) from pg_stat_activity where application_name = '${APPLICATION_NAME}'`),
     )
+    const poolCloseTimedOut = log.some((line) => line.includes('database pool did not close in time'))
     figures.shutdownContainer = {
+      poolCloseTimedOut,
       inFlight: 50,
       completed,
       stored,
@@ -550,6 +552,9 @@ describe('prod stack: graceful shutdown', () => {
     expect(stored).toBe(50)
     expect(info?.State.ExitCode).toBe(0)
     expect(connections).toBe(0)
+    // A clean drain: the server says it stopped, well before SHUTDOWN_TIMEOUT_MS (10 s) would cut it short.
+    expect(shutdownLines.map((l) => l.msg)).toEqual(['shutting down', 'stopped'])
+    expect(Number(stopSeconds)).toBeLessThan(10)
   })
 
   it('is gone after compose down --volumes: no containers, networks or volumes left', async () => {
