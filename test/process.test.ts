@@ -1,3 +1,4 @@
+import { mkdtempSync, rmSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -155,10 +156,12 @@ describe('bun run dev', () => {
   it('starts an embedded Postgres when DATABASE_URL is unset, migrates it and serves ready', async () => {
     const port = await freePort()
     const dbPort = await freePort()
-    const { child } = start('src/dev.ts', {
+    // A private (0700) parent, like a checkout under /root: as root, the data must move where `postgres` can go.
+    const privateDir = mkdtempSync(join(tmpdir(), 'bakehouse-private-'))
+    const { child, output } = start('src/dev.ts', {
       PORT: String(port),
       EMBEDDED_DATABASE_PORT: String(dbPort),
-      EMBEDDED_DATABASE_DIR: join(tmpdir(), `bakehouse-dev-test-${dbPort}`),
+      EMBEDDED_DATABASE_DIR: join(privateDir, '.data', 'postgres'),
       LOG_LEVEL: 'warn',
     })
     const elapsed = await waitForReady(port, 30_000)
@@ -174,5 +177,7 @@ describe('bun run dev', () => {
       )
     expect(await refused(port)).toBe(true)
     expect(await refused(dbPort)).toBe(true)
+    if (process.getuid?.() === 0) expect(await output).toContain('using a shared copy')
+    rmSync(privateDir, { recursive: true, force: true })
   })
 })
