@@ -21,38 +21,30 @@ log.info('listening', {
 })
 
 let stopping = false
+// After a database crash the pool can hold a client that never comes back; close() must not wait for it forever.
 const POOL_CLOSE_TIMEOUT_MS = 2_000
+
+/** True when `work` settles within `ms`; false otherwise (the work itself goes on). */
+const within = (ms: number, work: Promise<unknown>) =>
+  Promise.race([work.then(() => true), Bun.sleep(ms).then(() => false)])
 
 /** Stop accepting, let in-flight requests finish within the timeout, close the pool, exit 0. */
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return
   stopping = true
-  log.info('shutting down', {
-    signal,
-    timeoutMs: config.shutdownTimeoutMs,
-    inFlight: app.server?.pendingRequests,
-  })
-  const drained = await Promise.race([
-    app.stop(false).then(async () => {
-      await inFlight.idle()
-      return true
-    }),
-    Bun.sleep(config.shutdownTimeoutMs).then(() => false),
-  ])
-  if (!drained) {
-    log.warn('shutdown timeout reached; closing remaining connections', {
-      inFlight: app.server?.pendingRequests,
-    })
+  log.info('shutting down', { signal, timeoutMs: config.shutdownTimeoutMs, inFlight: inFlight.count })
+  if (
+    !(await within(
+      config.shutdownTimeoutMs,
+      app.stop(false).then(() => inFlight.idle()),
+    ))
+  ) {
+    log.warn('shutdown timeout reached; closing remaining connections', { inFlight: inFlight.count })
     await app.stop(true)
   }
-  // Bounded too: after a database crash the pool can hold a client that never comes back, and close() would
-  // then wait forever while only a stray timer kept the process alive.
-  const closed = await Promise.race([
-    orm.close().then(() => true),
-    Bun.sleep(POOL_CLOSE_TIMEOUT_MS).then(() => false),
-  ])
-  if (!closed)
+  if (!(await within(POOL_CLOSE_TIMEOUT_MS, orm.close()))) {
     log.warn('database pool did not close in time; exiting anyway', { timeoutMs: POOL_CLOSE_TIMEOUT_MS })
+  }
   log.info('stopped', { signal })
   process.exit(0)
 }
