@@ -7,10 +7,11 @@ FROM oven/bun:${BUN_VERSION}-slim AS base
 WORKDIR /home/bun/app
 
 FROM base AS deps
-# Only the manifest and lockfile are mounted, so editing source never re-runs the install.
+# Only the manifest, lockfile and dependency patches are mounted, so editing source never re-runs the install.
 # The cache mount keeps downloaded packages between builds without putting them in a layer.
 RUN --mount=type=bind,source=package.json,target=package.json \
     --mount=type=bind,source=bun.lock,target=bun.lock \
+    --mount=type=bind,source=patches,target=patches \
     --mount=type=cache,id=bun-install,target=/root/.bun/install/cache \
     bun install --frozen-lockfile
 
