@@ -1,0 +1,164 @@
+#!/usr/bin/env zx
+// Checks /health/live and /health/ready of one or more base URLs and prints a table.
+// Exit codes (for cron and CI): 0 every URL live and ready, 1 at least one is not, 2 bad usage.
+import { chalk, minimist } from 'zx'
+
+const HELP = `Usage: zx scripts/health.mjs [options] URL...
+
+Checks GET URL/health/live and URL/health/ready for each base URL and prints one row per URL.
+
+Options:
+  --wait                 keep checking until every URL passes or --deadline runs out (deploys use this)
+  --deadline SECONDS     how long --wait keeps trying (default 60)
+  --timeout SECONDS      per request (default 5)
+  --retries N            extra attempts per request, with backoff from 250 ms (default 2)
+  --expect-release SHA   also require /health/live to report this release
+  --quiet                print only failures
+  --help                 this text
+
+URLs may also come from HEALTH_URLS (comma separated).
+Exit codes: 0 all live and ready, 1 some URL failed, 2 bad usage.
+
+Example: zx scripts/health.mjs --wait --deadline 30 https://bakehouse.example.com`
+
+const args = minimist(process.argv.slice(2), {
+  boolean: ['wait', 'quiet', 'help'],
+  string: ['deadline', 'timeout', 'retries', 'expect-release'],
+  unknown: (arg) => {
+    if (arg.startsWith('-')) usage(`unknown option ${arg}`)
+    return true
+  },
+})
+
+function usage(problem) {
+  console.error(`health: ${problem}\n\n${HELP}`)
+  process.exit(2)
+}
+
+if (args.help) {
+  console.log(HELP)
+  process.exit(0)
+}
+
+/** A non-negative number option, or a usage error naming it. */
+function numberOption(name, fallback) {
+  if (args[name] === undefined) return fallback
+  const value = Number(args[name])
+  if (!Number.isFinite(value) || value < 0)
+    usage(`--${name}: expected a non-negative number, got ${args[name]}`)
+  return value
+}
+
+const urls = [...args._.map(String), ...(process.env.HEALTH_URLS ?? '').split(',')]
+  .map((url) => url.trim().replace(/\/+$/, ''))
+  .filter(Boolean)
+if (urls.length === 0) usage('expected at least one URL (or HEALTH_URLS), got none')
+for (const url of urls) {
+  if (!/^https?:\/\/[^/]/.test(url)) usage(`expected an http(s) URL, got ${url}`)
+}
+
+const settings = {
+  wait: args.wait,
+  deadline: numberOption('deadline', 60),
+  timeoutMs: numberOption('timeout', 5) * 1000,
+  retries: numberOption('retries', 2),
+  release: args['expect-release'],
+}
+
+/** One GET with a timeout; retried with exponential backoff on network errors and 5xx. */
+async function probe(url) {
+  const start = performance.now()
+  let last = { ok: false, status: 0, detail: 'not tried', body: undefined }
+  for (let attempt = 0, delay = 250; attempt <= settings.retries; attempt++, delay *= 2) {
+    try {
+      const response = await fetch(url, {
+        signal: AbortSignal.timeout(settings.timeoutMs),
+        headers: { accept: 'application/json' },
+      })
+      const text = await response.text()
+      let body
+      try {
+        body = JSON.parse(text)
+      } catch {
+        body = undefined
+      }
+      last = {
+        ok: response.ok,
+        status: response.status,
+        detail: response.ok ? '' : (body?.detail ?? text.slice(0, 80)),
+        body,
+      }
+      if (response.status < 500) break
+    } catch (error) {
+      last = {
+        ok: false,
+        status: 0,
+        detail: error.cause?.code ?? error.cause?.message ?? error.message,
+        body: undefined,
+      }
+    }
+    if (attempt < settings.retries) await new Promise((resolve) => setTimeout(resolve, delay))
+  }
+  return { ...last, ms: Math.round(performance.now() - start) }
+}
+
+async function check(url) {
+  const [live, ready] = await Promise.all([probe(`${url}/health/live`), probe(`${url}/health/ready`)])
+  const release = live.body?.release ?? '-'
+  const problems = []
+  if (!live.ok) problems.push(`live: ${live.status || live.detail}`)
+  if (!ready.ok)
+    problems.push(`ready: ${ready.status || 'no answer'}${ready.detail ? ` (${ready.detail})` : ''}`)
+  if (settings.release && live.ok && release !== settings.release)
+    problems.push(`release: expected ${settings.release}, got ${release}`)
+  return { url, live, ready, release, ok: problems.length === 0, problems }
+}
+
+function table(rows) {
+  const lines = [
+    ['URL', 'LIVE', 'READY', 'RELEASE', 'MS', 'PROBLEM'],
+    ...rows.map((row) => [
+      row.url,
+      String(row.live.status || '-'),
+      String(row.ready.status || '-'),
+      row.release,
+      String(Math.max(row.live.ms, row.ready.ms)),
+      row.problems.join('; '),
+    ]),
+  ]
+  const widths = lines[0].map((_, column) => Math.max(...lines.map((line) => line[column].length)))
+  return lines
+    .map((line, index) => {
+      const text = line
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd()
+      if (index === 0) return chalk.bold(text)
+      return rows[index - 1].ok ? text : chalk.red(text)
+    })
+    .join('\n')
+}
+
+const started = performance.now()
+let rows
+for (let round = 1; ; round++) {
+  rows = await Promise.all(urls.map(check))
+  const done = rows.every((row) => row.ok)
+  const elapsed = (performance.now() - started) / 1000
+  if (done || !settings.wait || elapsed >= settings.deadline) break
+  if (round === 1 || round % 10 === 0) {
+    const failing = rows.filter((row) => !row.ok).map((row) => `${row.url} (${row.problems.join('; ')})`)
+    console.error(`health: waiting (${elapsed.toFixed(0)}/${settings.deadline} s): ${failing.join(', ')}`)
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500))
+}
+
+const failed = rows.filter((row) => !row.ok)
+if (!args.quiet || failed.length > 0) console.log(table(args.quiet ? failed : rows))
+if (failed.length > 0) {
+  console.error(
+    `health: ${failed.length} of ${rows.length} URL(s) not healthy${settings.wait ? ` after ${settings.deadline} s` : ''}; ` +
+      'check `zx scripts/deploy.mjs --logs` or the server, then run this again.',
+  )
+  process.exit(1)
+}
