@@ -1,0 +1,380 @@
+import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { copyWorkTree, createNote, leftovers, must, root, run } from '../containers/docker'
+import { freePort } from '../ports'
+import { type SshServer, startSshServer } from './server'
+
+// Deploys for real through scripts/deploy.mjs: over SSH to a local sshd whose root uses this machine's Docker engine.
+// The "repository" is a temp copy of the work tree with its own commits, so each release has its own sha.
+
+let server: SshServer
+let tree: { dir: string; remove(): void }
+const serverDir = join('/tmp', `bakehouse-deploy-${process.pid}-${Date.now().toString(36)}`)
+const project = `bakehouse-deploy-${process.pid}`
+const proxyPort = await freePort()
+const base = `http://127.0.0.1:${proxyPort}`
+const READY_TIMEOUT = 20
+const figures: Record<string, unknown> = {}
+const builtImages: string[] = []
+
+const git = (...args: string[]) =>
+  must(['git', '-c', 'user.name=Release Bot', '-c', 'user.email=release@example.com', ...args], {
+    cwd: tree.dir,
+  })
+
+/** Commits the temp tree and returns the short sha, which is also the release id and image tag. */
+async function commit(message: string): Promise<string> {
+  await git('add', '--all')
+  await git('commit', '--quiet', '--allow-empty', '--message', message)
+  const sha = (await git('rev-parse', '--short', 'HEAD')).trim()
+  builtImages.push(`bakehouse:${sha}`)
+  return sha
+}
+
+interface DeployRun {
+  code: number
+  stdout: string
+  stderr: string
+  seconds: number
+  /** Seconds from start until the first output line matching each mark. */
+  marks: Record<string, number>
+  pid: number
+}
+
+function deployEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DEPLOY_HOST: server.host,
+    DEPLOY_SSH_CONFIG: server.sshConfig,
+    DEPLOY_DIR: serverDir,
+    DEPLOY_PROJECT: project,
+    DEPLOY_PROXY_BIND: '127.0.0.1',
+    DEPLOY_PROXY_PORT: String(proxyPort),
+    DEPLOY_HEALTH_URL: base,
+    DEPLOY_READY_TIMEOUT: String(READY_TIMEOUT),
+    DEPLOY_MIN_FREE_MB: '512',
+    FORCE_COLOR: '0',
+    ...extra,
+  }
+}
+
+/** Runs `zx scripts/deploy.mjs ARGS` in the temp tree, timestamping output lines that match `marks`. */
+function deploy(
+  args: string[],
+  { env = {}, marks = {} }: { env?: Record<string, string>; marks?: Record<string, RegExp> } = {},
+): { pid: number; done: Promise<DeployRun> } {
+  const start = performance.now()
+  const proc = Bun.spawn([join(tree.dir, 'node_modules/.bin/zx'), 'scripts/deploy.mjs', ...args], {
+    cwd: tree.dir,
+    env: { ...process.env, ...deployEnv(env) },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const seen: Record<string, number> = {}
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    let text = ''
+    const decoder = new TextDecoder()
+    for await (const chunk of stream) {
+      const part = decoder.decode(chunk)
+      text += part
+      for (const [name, pattern] of Object.entries(marks)) {
+        if (seen[name] === undefined && pattern.test(text)) seen[name] = (performance.now() - start) / 1000
+      }
+    }
+    return text
+  }
+  const done = Promise.all([collect(proc.stdout), collect(proc.stderr), proc.exited]).then(
+    ([stdout, stderr, code]) => ({
+      code,
+      stdout,
+      stderr,
+      seconds: (performance.now() - start) / 1000,
+      marks: seen,
+      pid: proc.pid,
+    }),
+  )
+  return { pid: proc.pid, done }
+}
+
+async function deployed(args: string[], options?: Parameters<typeof deploy>[1]): Promise<DeployRun> {
+  const result = await deploy(args, options).done
+  if (result.code !== 0) {
+    throw new Error(
+      `expected deploy ${args.join(' ')} to exit 0, got ${result.code}\n${result.stdout}\n${result.stderr}`,
+    )
+  }
+  return result
+}
+
+/** 20 requests a second to /health/live through the proxy, counting failures and which releases answered. */
+function probe(path = '/health/live') {
+  let ok = 0
+  let failed = 0
+  const releases: string[] = []
+  const errors: string[] = []
+  const pending = new Set<Promise<void>>()
+  const timer = setInterval(() => {
+    const request = fetch(`${base}${path}`, { signal: AbortSignal.timeout(5_000) })
+      .then(async (response) => {
+        const body = (await response.json()) as { release?: string }
+        if (response.status !== 200) throw new Error(`status ${response.status}`)
+        ok++
+        if (body.release && releases.at(-1) !== body.release) releases.push(body.release)
+      })
+      .catch((error: Error) => {
+        failed++
+        errors.push(error.message)
+      })
+    pending.add(request)
+    request.finally(() => pending.delete(request))
+  }, 50)
+  return {
+    async stop() {
+      clearInterval(timer)
+      await Promise.all(pending)
+      return { ok, failed, releases, errors: errors.slice(0, 5) }
+    },
+  }
+}
+
+async function live(): Promise<{ release: string }> {
+  const response = await fetch(`${base}/health/live`)
+  expect(response.status).toBe(200)
+  return (await response.json()) as { release: string }
+}
+
+const dockerPs = async (filter: string) =>
+  (await must(['docker', 'ps', '--all', '--filter', filter, '--format', '{{.Names}} {{.Image}} {{.State}}']))
+    .split('\n')
+    .filter(Boolean)
+
+const history = () =>
+  readFileSync(join(serverDir, 'history.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split('\t'))
+
+let releaseA = ''
+let releaseB = ''
+
+beforeAll(async () => {
+  server = await startSshServer()
+  tree = await copyWorkTree()
+  // The scripts import zx from the project's dependencies; the build context leaves node_modules out.
+  symlinkSync(join(root, 'node_modules'), join(tree.dir, 'node_modules'))
+  await git('init', '--quiet', '--initial-branch=main')
+  releaseA = await commit('release A')
+})
+
+afterAll(async () => {
+  // The compose project's containers, networks and volumes, by label; then the server dir, sshd and test images.
+  const left = await leftovers(project)
+  const containers = (
+    await must([
+      'docker',
+      'ps',
+      '--all',
+      '--quiet',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+    ])
+  )
+    .split('\n')
+    .filter(Boolean)
+  if (containers.length) await run(['docker', 'rm', '--force', '--volumes', ...containers])
+  await run(['docker', 'network', 'rm', `${project}_edge`, `${project}_backend`])
+  await run(['docker', 'volume', 'rm', `${project}_db-data`])
+  if (left.length) console.log(`removed ${left.length} leftover object(s) of ${project}`)
+  await run(['docker', 'image', 'rm', ...new Set(builtImages)])
+  rmSync(serverDir, { recursive: true, force: true })
+  await server?.stop()
+  tree?.remove()
+  console.log(`deploy figures: ${JSON.stringify(figures)}`)
+})
+
+describe('scripts/health.mjs and scripts/deploy.mjs', () => {
+  it('--help prints usage and exits 0; a bad option exits 2', async () => {
+    const health = await run(['node', 'scripts/health.mjs', '--help'])
+    expect(health.code).toBe(0)
+    expect(health.stdout).toContain('Usage: zx scripts/health.mjs')
+    const help = await run(['node', 'scripts/deploy.mjs', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('--rollback [RELEASE]')
+    expect((await run(['node', 'scripts/health.mjs', '--nope', base])).code).toBe(2)
+    expect((await run(['node', 'scripts/deploy.mjs', '--nope'])).code).toBe(2)
+  })
+
+  it('health.mjs exits 1 with a table row when nothing answers', async () => {
+    const result = await run(['node', 'scripts/health.mjs', '--timeout', '1', '--retries', '0', base])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/URL\s+LIVE\s+READY/)
+    expect(result.stdout).toContain(base)
+  })
+
+  it('--dry-run prints the plan and creates nothing on the server', async () => {
+    const result = await deployed(['--dry-run'])
+    expect(result.stdout).toContain(`plan (dry run): deploy ${releaseA}`)
+    for (const step of [
+      'preflight',
+      'lock',
+      'bake',
+      'ship',
+      'backup',
+      'migrate',
+      'cutover',
+      'record',
+      'prune',
+    ])
+      expect(result.stdout).toContain(step)
+    expect(existsSync(serverDir)).toBe(false)
+  })
+})
+
+describe('deploy (compose mode, behind the proxy)', () => {
+  it('first deploy onto an empty server directory serves the release through the proxy', async () => {
+    const result = await deployed([])
+    figures.firstDeploySeconds = Number(result.seconds.toFixed(1))
+    console.log(`first deploy: ${result.seconds.toFixed(1)} s`)
+    expect((await live()).release).toBe(releaseA)
+    const ready = await fetch(`${base}/health/ready`)
+    expect(ready.status).toBe(200)
+    // The server generated its own secret and settings; the repository has none.
+    expect(existsSync(join(serverDir, 'secrets/db_password'))).toBe(true)
+    expect(readFileSync(join(serverDir, '.env'), 'utf8')).toContain(`PROXY_PORT=${proxyPort}`)
+    expect(readFileSync(join(serverDir, 'current'), 'utf8').trim()).toBe(releaseA)
+    expect(history().at(-1)?.slice(1, 3)).toEqual(['deploy', releaseA])
+    expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
+    const api = await dockerPs(`label=com.docker.compose.service=api`)
+    expect(api.filter((line) => line.includes(project))).toEqual([
+      expect.stringMatching(new RegExp(`^${project}-api-\\d+ bakehouse:${releaseA} running$`)),
+    ])
+  })
+
+  it('a second deploy under 20 requests/s fails no request, then serves the new release', async () => {
+    // Data for the backup check below.
+    for (const title of ['rye', 'spelt', 'einkorn']) await createNote(base, title)
+    await Bun.write(join(tree.dir, 'CHANGELOG.md'), '# release B\n')
+    releaseB = await commit('release B')
+    const traffic = probe()
+    const result = await deployed([])
+    await Bun.sleep(500)
+    const seen = await traffic.stop()
+    figures.deploySeconds = Number(result.seconds.toFixed(1))
+    figures.deployProbe = seen
+    console.log(`second deploy: ${result.seconds.toFixed(1)} s; probe ${JSON.stringify(seen)}`)
+    expect(seen.failed, seen.errors.join('\n')).toBe(0)
+    expect(seen.ok).toBeGreaterThan(100)
+    expect(seen.releases).toEqual([releaseA, releaseB])
+    expect((await live()).release).toBe(releaseB)
+    const api = (await dockerPs(`label=com.docker.compose.project=${project}`)).filter((line) =>
+      line.includes('-api-'),
+    )
+    expect(api).toHaveLength(1)
+  })
+
+  it('a release that never becomes healthy exits non-zero within the gate + 5 s; a concurrent deploy is refused', async () => {
+    // The new release needs a setting the server's env file does not have, so it exits at start: a crash loop.
+    const index = join(tree.dir, 'src/index.ts')
+    const original = readFileSync(index, 'utf8')
+    await Bun.write(
+      index,
+      `if (!process.env.PAYMENTS_API_KEY) {\n  console.error('PAYMENTS_API_KEY is required')\n  process.exit(1)\n}\n${original}`,
+    )
+    const releaseC = await commit('release C: needs PAYMENTS_API_KEY')
+    const traffic = probe()
+    const failing = deploy([], { marks: { locked: /lock: /, gate: /gate: ready within/ } })
+
+    // While the first one holds the lock, a second deploy is refused and names it.
+    const holder = join(serverDir, 'deploy.lock/holder')
+    const deadline = performance.now() + 30_000
+    while (!existsSync(holder) && performance.now() < deadline) await Bun.sleep(100)
+    const refused = await deploy([]).done
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain('another deploy holds the lock')
+    expect(refused.stderr).toContain(`pid ${failing.pid}`)
+    expect(refused.stderr).toContain('--unlock')
+
+    const result = await failing.done
+    await Bun.sleep(500)
+    const seen = await traffic.stop()
+    expect(result.code, result.stdout).not.toBe(0)
+    const gateToExit = result.seconds - (result.marks.gate ?? Number.NaN)
+    figures.failingRelease = {
+      gateSeconds: READY_TIMEOUT,
+      detectAndRemoveSeconds: Number(gateToExit.toFixed(1)),
+      totalSeconds: Number(result.seconds.toFixed(1)),
+      probe: seen,
+    }
+    console.log(
+      `failing release: exit ${gateToExit.toFixed(1)} s after the gate started; probe ${JSON.stringify(seen)}`,
+    )
+    expect(gateToExit).toBeLessThanOrEqual(READY_TIMEOUT + 5)
+    expect(result.stderr).toContain('PAYMENTS_API_KEY is required')
+    expect(result.stderr).toMatch(/keeps serving/)
+    expect(result.stderr).toContain('what to do:')
+    expect(seen.failed, seen.errors.join('\n')).toBe(0)
+    expect(seen.releases).toEqual([releaseB])
+    expect((await live()).release).toBe(releaseB)
+    expect(await dockerPs(`ancestor=bakehouse:${releaseC}`)).toEqual([])
+    expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
+    expect(history().at(-1)?.slice(1, 3)).toEqual(['failed', releaseC])
+    await Bun.write(index, original)
+    await commit('release D: revert C')
+  })
+
+  it('--rollback returns to the previous release without failing a request', async () => {
+    const traffic = probe()
+    const result = await deployed(['--rollback'])
+    await Bun.sleep(500)
+    const seen = await traffic.stop()
+    figures.rollbackSeconds = Number(result.seconds.toFixed(1))
+    figures.rollbackProbe = seen
+    console.log(`rollback: ${result.seconds.toFixed(1)} s; probe ${JSON.stringify(seen)}`)
+    expect(seen.failed, seen.errors.join('\n')).toBe(0)
+    expect(seen.releases).toEqual([releaseB, releaseA])
+    expect((await live()).release).toBe(releaseA)
+    expect(history().at(-1)?.slice(1, 3)).toEqual(['rollback', releaseA])
+  })
+
+  it('--status names the live release; --logs shows the api', async () => {
+    const status = await deployed(['--status'])
+    expect(status.stdout).toContain(`current release: ${releaseA}`)
+    expect(status.stdout).toContain('lock: free')
+    const logs = await deployed(['--logs', '--lines', '5'])
+    expect(logs.stdout).toContain('"msg":"request"')
+  })
+
+  it('the backup is a pg_dump that restores into a scratch database with the same rows', async () => {
+    const dumps = readdirSync(join(serverDir, 'backups')).filter((file) => file.endsWith('.dump'))
+    expect(dumps.length).toBeGreaterThanOrEqual(3)
+    const latest = join(serverDir, 'backups', dumps.sort().at(-1) as string)
+    const [db] = await dockerPs(`label=com.docker.compose.project=${project}`).then((lines) =>
+      lines.filter((line) => line.includes('-db-')).map((line) => line.split(' ')[0] as string),
+    )
+    const psql = (database: string, query: string) =>
+      must([
+        'docker',
+        'exec',
+        db as string,
+        'psql',
+        '--username=bakehouse',
+        `--dbname=${database}`,
+        '-At',
+        '-c',
+        query,
+      ])
+    const rows = 'select id, title, body, version from notes order by id'
+    await psql('bakehouse', 'drop database if exists restored')
+    await psql('bakehouse', 'create database restored')
+    await must([
+      'sh',
+      '-c',
+      `docker exec -i ${db} pg_restore --username=bakehouse --dbname=restored --no-owner < ${latest}`,
+    ])
+    const restored = await psql('restored', rows)
+    expect(restored.trim().split('\n')).toHaveLength(3)
+    expect(restored).toBe(await psql('bakehouse', rows))
+    await psql('bakehouse', 'drop database restored')
+  })
+})
