@@ -1,0 +1,132 @@
+// `bun run bench` → docs/benchmarks.md (+ .svg, .json); `bun bench/run.ts --smoke --out DIR` → a quick run into DIR.
+// Measures against the commit (git archive HEAD) unless --worktree, so uncommitted edits never leak into figures.
+
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { copyWorkTree, must, root, run } from '../test/containers/docker'
+import { measureBuilds, measureDevLoop, measureImages, measureLoad, measureStartup } from './lib/figures'
+import { realNode } from './lib/procs'
+import { profiles } from './lib/profile'
+import { type Figure, type Results, renderMarkdown, renderSvg, spliceGenerated } from './lib/report'
+import { extractBundle, images, startDatabase } from './lib/stack'
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    worktree: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+})
+const profile = profiles[values.smoke ? 'smoke' : 'full']
+const outDir = values.out ?? join(root, 'docs')
+const only = values.only?.split(',')
+const wanted = (id: string) => !only || only.includes(id)
+
+const step = (text: string) => console.log(`\n==> ${text}`)
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')
+
+/** A clean copy of the tree to build and edit: HEAD by default, the work tree with --worktree. */
+async function copyTree(): Promise<{ dir: string; remove(): void }> {
+  if (values.worktree) return copyWorkTree()
+  const dir = mkdtempSync(join(tmpdir(), 'bakehouse-bench-tree-'))
+  await must(['bash', '-c', `git archive HEAD | tar -x -C "${dir}"`])
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+for (const tool of ['wrk', 'docker']) {
+  if (!Bun.which(tool))
+    throw new Error(
+      `expected \`${tool}\` on PATH; on Debian: apt-get install -y wrk (docker: ../shared/containers/engine-up)`,
+    )
+}
+
+const started = performance.now()
+const startedAt = new Date().toISOString()
+const loadBefore = load()
+const figures: Figure[] = []
+await realNode()
+const tree = await copyTree()
+const cleanups: (() => Promise<unknown> | unknown)[] = [() => tree.remove()]
+try {
+  step(`profile ${profile.name}, tree ${tree.dir}, load ${loadBefore}`)
+  step('G5 build (also builds the prod and naive images)')
+  const g5 = await measureBuilds(tree.dir, profile)
+  if (wanted('G5')) figures.push(g5)
+  step('peer images (untimed)')
+  await must(['docker', 'build', '--quiet', '-t', images.fastapi, join(root, 'bench/peers/fastapi')])
+  await must([
+    'docker',
+    'build',
+    '--quiet',
+    '-t',
+    images.twin,
+    '-f',
+    join(root, 'bench/peers/twin.Dockerfile'),
+    join(root, 'bench/peers'),
+  ])
+  if (wanted('G1')) {
+    step('G1 image size')
+    figures.push(await measureImages())
+  }
+  const bundleDir = await extractBundle(images.prod)
+  cleanups.push(() => rmSync(bundleDir, { recursive: true, force: true }))
+  step('database: Postgres 17, migrated and seeded')
+  const db = await startDatabase(bundleDir, 1000)
+  cleanups.push(() => db.stop())
+  if (wanted('G4')) {
+    step('G4 startup')
+    figures.push(await measureStartup(bundleDir, db, profile))
+  }
+  if (wanted('G2') || wanted('G3') || wanted('G7')) {
+    step('G3 database, G7 memory, G2 HTTP')
+    const { g2, g3, g7 } = await measureLoad(bundleDir, db, profile)
+    figures.push(...[g2, g3, g7].filter((figure) => wanted(figure.id)))
+  }
+  await db.stop()
+  if (wanted('G6')) {
+    step('G6 dev loop')
+    figures.push(await measureDevLoop(tree.dir, profile))
+  }
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+}
+figures.sort((a, b) => a.id.localeCompare(b.id))
+
+const results: Results = {
+  profile: profile.name,
+  startedAt,
+  durationSeconds: (performance.now() - started) / 1000,
+  revision: (await run(['git', 'rev-parse', '--short', 'HEAD'])).stdout.trim(),
+  bun: Bun.version,
+  node: (await must([await realNode(), '--version'])).trim(),
+  cpus: cpus().length,
+  loadBefore,
+  loadAfter: load(),
+  figures,
+}
+
+mkdirSync(outDir, { recursive: true })
+const markdownFile = join(outDir, 'benchmarks.md')
+const previous = existsSync(markdownFile) ? readFileSync(markdownFile, 'utf8') : '# Benchmarks\n'
+writeFileSync(join(outDir, 'benchmarks.json'), `${JSON.stringify(results, null, 2)}\n`)
+writeFileSync(join(outDir, 'benchmarks.svg'), renderSvg(figures))
+writeFileSync(markdownFile, spliceGenerated(previous, renderMarkdown(results, 'benchmarks.svg')))
+// Keeps `bun run check` clean: Biome formats Markdown and JSON too.
+await run([
+  join(root, 'node_modules/.bin/biome'),
+  'format',
+  '--write',
+  markdownFile,
+  join(outDir, 'benchmarks.json'),
+])
+step(`wrote ${markdownFile} in ${Math.round(results.durationSeconds)} s`)
+for (const figure of figures) {
+  for (const goal of figure.goals)
+    console.log(`${figure.id} ${goal.label}: ${goal.value} ${goal.unit} (goal ${goal.bound} ${goal.limit})`)
+}

@@ -1,0 +1,52 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Results } from '../../bench/lib/report'
+import { must, since } from '../containers/docker'
+
+// Every figure issue 6 asks for, with the goals judged against it; the smoke checks they exist, not their values.
+const EXPECTED_GOALS: Record<string, number> = { G1: 1, G2: 1, G3: 2, G4: 2, G5: 2, G6: 1, G7: 2 }
+
+const out = mkdtempSync(join(tmpdir(), 'bakehouse-bench-smoke-'))
+let results: Results
+
+beforeAll(async () => {
+  const start = performance.now()
+  // Worktree: CI's clone is the commit anyway, and a developer's run should see their edits.
+  await must(['bun', 'bench/run.ts', '--smoke', '--worktree', '--out', out])
+  console.log(`bench smoke: ${since(start)} s`)
+  results = JSON.parse(readFileSync(join(out, 'benchmarks.json'), 'utf8')) as Results
+})
+
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+describe('bun bench/run.ts --smoke', () => {
+  it('produces every figure G1–G7 with its goals, each a finite number', () => {
+    expect(results.figures.map((figure) => figure.id)).toEqual(Object.keys(EXPECTED_GOALS))
+    for (const figure of results.figures) {
+      expect(figure.goals, figure.id).toHaveLength(EXPECTED_GOALS[figure.id] as number)
+      for (const goal of figure.goals)
+        expect(Number.isFinite(goal.value), `${figure.id} ${goal.label}`).toBe(true)
+      expect(figure.rows.length, figure.id).toBeGreaterThanOrEqual(2)
+      for (const row of figure.rows) {
+        for (const cell of row.slice(1)) expect(Number.isFinite(cell), `${figure.id} ${row[0]}`).toBe(true)
+      }
+    }
+  })
+
+  it('writes the Markdown report with every figure and the chart it links', () => {
+    const markdown = readFileSync(join(out, 'benchmarks.md'), 'utf8')
+    for (const id of Object.keys(EXPECTED_GOALS)) expect(markdown).toContain(`### ${id} — `)
+    expect(markdown).toContain('![')
+    const svg = readFileSync(join(out, 'benchmarks.svg'), 'utf8')
+    expect(svg).toMatch(/^<svg [^>]*>/)
+    expect(svg.match(/<rect /g)?.length).toBeGreaterThan(10)
+  })
+
+  it('records the machine load next to the figures, since they are only comparable within one run', () => {
+    expect(results.loadBefore).toMatch(/^\d+\.\d+ \d+\.\d+ \d+\.\d+$/)
+    expect(results.cpus).toBeGreaterThan(0)
+    expect(existsSync(join(out, 'benchmarks.json'))).toBe(true)
+  })
+})
