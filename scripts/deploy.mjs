@@ -1,6 +1,7 @@
 #!/usr/bin/env zx
 // Deploys the prod image to a server over SSH: build, ship, back up, migrate, switch traffic without downtime, verify.
 // Everything runs through `ssh` and `docker` on the server; secrets stay in the server's env file.
+import { spawnSync } from 'node:child_process'
 import { $, chalk, fs, minimist, os, path } from 'zx'
 import { settingsFrom } from './lib/settings.mjs'
 import { stackFile } from './lib/stack.mjs'
@@ -134,6 +135,18 @@ async function remoteLive(script, { release } = {}) {
   return $({ stdio: ['ignore', 'inherit', 'inherit'], nothrow: true })`ssh ${sshArgs} ${host} ${command}`
 }
 
+let lockHeld = false
+
+// However the script ends (a failed step exits at once): give the lock back, close the shared connection.
+process.on('exit', () => {
+  if (lockHeld)
+    spawnSync('ssh', ['-n', ...sshArgs, host, `rm -rf ${sq(`${dir}/deploy.lock`)}`], { stdio: 'ignore' })
+  if (fs.existsSync(control)) {
+    spawnSync('ssh', [...sshArgs, '-O', 'exit', host], { stdio: 'ignore' })
+    fs.rmSync(control, { recursive: true, force: true })
+  }
+})
+
 async function closeSsh() {
   await $({ nothrow: true })`ssh ${sshArgs} -O exit ${host}`
   fs.rmSync(control, { recursive: true, force: true })
@@ -169,8 +182,6 @@ async function readState() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lock: mkdir is atomic on every file system, so exactly one deploy creates deploy.lock.
-
-let lockHeld = false
 
 async function lock(what) {
   const holder = `${who} pid ${process.pid}, ${what}, since ${new Date().toISOString()}`
@@ -360,6 +371,13 @@ async function upload(release) {
     mkdir -p deploy/upstream backups
     [ -f deploy/upstream/api.conf ] || cp "releases/$REL/deploy/upstream/api.conf" deploy/upstream/api.conf
     [ -f deploy/nginx.conf ] || cp "releases/$REL/deploy/nginx.conf" deploy/nginx.conf
+    ${
+      mode === 'swarm'
+        ? `# Swarm: the proxy follows the api service by name, and takes this release's config (in place: a bind mount).
+    cp "releases/$REL/deploy/upstream/api.conf" deploy/upstream/api.conf.next && mv -f deploy/upstream/api.conf.next deploy/upstream/api.conf
+    cat "releases/$REL/deploy/nginx.conf" > deploy/nginx.conf`
+        : ''
+    }
     if [ ! -f secrets/db_password ]; then
       mkdir -p secrets && chmod 0700 secrets
       head -c 32 /dev/urandom | base64 | tr -d '\\n/+=' > secrets/db_password
@@ -427,7 +445,7 @@ async function migrate(release) {
 async function apiContainers(release) {
   const out = await remote(
     `ps_service api
-     printf 'live %s\\n' "$(sed -n 's/^server \\([^:]*\\):3000;.*/\\1/p' deploy/upstream/api.conf 2>/dev/null)"`,
+     printf 'live %s\\n' "$(sed -n 's/^set \\$api \\([^:]*\\):3000;.*/\\1/p' deploy/upstream/api.conf 2>/dev/null)"`,
     { release },
   )
   const containers = []
@@ -468,7 +486,7 @@ async function gate(container, release) {
 async function switchTo(name, release) {
   const out = await remote(
     `
-    printf '# release %s, switched by ${who} at %s\\nserver %s:3000;\\n' "$REL" "$(date -u +%FT%TZ)" ${sq(name)} > deploy/upstream/api.conf.next
+    printf '# release %s, switched by ${who} at %s\\nset $api %s:3000;\\n' "$REL" "$(date -u +%FT%TZ)" ${sq(name)} > deploy/upstream/api.conf.next
     cp "releases/$REL/deploy/nginx.conf" deploy/nginx.conf.next
     mv -f deploy/upstream/api.conf.next deploy/upstream/api.conf
     # In place (same inode), so the running proxy's single-file bind mount sees the new text.
@@ -585,6 +603,13 @@ async function verify(release) {
     return `${settings.healthUrl} did not serve ${release.id} healthily: ${result.stderr.trim()}`
 }
 
+/** stderr without swarm's warning about locally loaded images, which is expected without a registry. */
+function problems(stderr) {
+  return stderr
+    .replace(/image \S+ could not be accessed on a registry[\s\S]*?versions of the image\.\n?/g, '')
+    .trim()
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Swarm mode: docker stack deploy of the same file; swarm does the start-first rolling update and its rollback.
 
@@ -596,7 +621,7 @@ async function swarmMigrate(release) {
     if ! docker service inspect "\${PROJECT}_db" >/dev/null 2>&1; then echo 'no database yet: migrating after the stack starts'; exit 10; fi
     name="\${PROJECT}_migrate"
     docker service rm "$name" >/dev/null 2>&1 || true
-    docker service create --quiet --detach --name "$name" --mode replicated-job \\
+    docker service create --quiet --detach --name "$name" --mode replicated-job --restart-condition none --endpoint-mode dnsrr \\
       --network "\${PROJECT}_backend" --secret "source=\${PROJECT}_db_password,target=db_password" \\
       --env DATABASE_HOST=db --env DATABASE_PORT=5432 --env "DATABASE_USER=\${DATABASE_USER:-bakehouse}" \\
       --env "DATABASE_NAME=\${DATABASE_NAME:-bakehouse}" --env DATABASE_PASSWORD_FILE=/run/secrets/db_password \\
@@ -617,7 +642,7 @@ async function swarmMigrate(release) {
   if (result.exitCode === 10) return { skipped: true }
   if (result.exitCode !== 0)
     return {
-      error: `migrations failed with ${release.image}: ${result.stderr.trim()}; the old release keeps serving`,
+      error: `migrations failed with ${release.image}: ${problems(result.stderr)}; the old release keeps serving`,
     }
   return {}
 }
@@ -649,8 +674,10 @@ async function swarmDeploy(release) {
   const result = await remote(
     `
     set -a; . ./.env; set +a
-    export IMAGE RELEASE API_REPLICAS=\${API_REPLICAS:-2}
-    docker stack deploy --detach=true --prune --resolve-image never --compose-file "releases/$REL/stack.yaml" "$PROJECT" 2>&1 | grep -v '^Ignoring' || true
+    # Two api replicas by default, so a node or a task can go without downtime; SWARM_REPLICAS in .env changes it.
+    API_REPLICAS=\${SWARM_REPLICAS:-2}
+    export IMAGE RELEASE API_REPLICAS
+    docker stack deploy --detach=true --prune ${settings.registry ? '--with-registry-auth' : '--resolve-image never'} --compose-file "releases/$REL/stack.yaml" "$PROJECT" 2>&1 | grep -v '^Ignoring' || true
     service="\${PROJECT}_api"
     # Wait for the rolling update (or swarm's own rollback) to finish.
     for i in $(seq 1 ${Math.ceil((settings.readyTimeout + 60) * 2)}); do
@@ -671,13 +698,24 @@ async function swarmDeploy(release) {
     { release, nothrow: true },
   )
   for (const line of result.stdout.trim().split('\n').filter(Boolean)) info(line)
-  if (result.exitCode === 0) return undefined
+  if (result.exitCode === 0) {
+    // The proxy re-reads a changed config; its name lookups already follow the new tasks.
+    await remote(
+      `docker ps --quiet --filter "label=com.docker.swarm.service.name=\${PROJECT}_proxy" | xargs -r docker kill --signal HUP >/dev/null`,
+      { nothrow: true },
+    )
+    return undefined
+  }
+  // The tasks, then the logs of the newest failed one: why the new release did not come up.
   const logs = await remote(
-    `docker service ps --no-trunc --format '{{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' "\${PROJECT}_api" | head -n 6`,
+    `service="\${PROJECT}_api"
+     docker service ps --no-trunc --format '{{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' "$service" | head -n 6
+     task=$(docker service ps --no-trunc --filter desired-state=shutdown --format '{{.ID}} {{.CurrentState}}' "$service" | awk '$2 == "Failed" {print $1; exit}')
+     [ -z "$task" ] || { echo "---- logs of failed task $task ----"; docker service logs --raw --tail 20 "$task" 2>&1; }`,
     { nothrow: true },
   )
   console.error(chalk.dim(logs.stdout.trim()))
-  return result.stderr.trim() || `docker stack deploy failed (exit ${result.exitCode})`
+  return problems(result.stderr) || `docker stack deploy failed (exit ${result.exitCode})`
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -15,9 +15,21 @@ export function stackFile(composeText, { dir }) {
     for (const key of DROP) delete copy[key]
     // Ingress publishes on every node and address; only the proxy is published, the api is reached through it.
     if (name === 'api') delete copy.ports
-    if (copy.ports) copy.ports = copy.ports.map((port) => port.replace(/^\$\{PROXY_BIND[^}]*\}:/, ''))
-    // Swarm tmpfs mounts take no uid/gid options; the image's own users own them.
-    if (copy.tmpfs) copy.tmpfs = copy.tmpfs.map((mount) => mount.split(':')[0])
+    // Host mode publishes on the node running the proxy (pinned to the manager) without the ingress mesh's IPVS.
+    if (copy.ports)
+      copy.ports = copy.ports.map((port) => {
+        const [published, target] = port.replace(/^\$\{PROXY_BIND[^}]*\}:/, '').split(/:(?=\d+$)/)
+        return { target: Number(target), published, protocol: 'tcp', mode: 'host' }
+      })
+    // DNS round robin instead of a virtual IP: no IPVS needed, and the proxy re-resolves task addresses itself.
+    copy.deploy = { ...copy.deploy, endpoint_mode: 'dnsrr' }
+    // `tmpfs:` is ignored by docker stack deploy: the same paths become tmpfs mounts, which swarm creates
+    // world-writable and sticky (1777) as it takes no uid/gid option.
+    if (copy.tmpfs) {
+      const mounts = copy.tmpfs.map((mount) => ({ type: 'tmpfs', target: mount.split(':')[0] }))
+      copy.volumes = [...(copy.volumes ?? []), ...mounts]
+      delete copy.tmpfs
+    }
     // Bind mounts resolve against the server directory, not the release folder, so the proxy config stays put.
     if (copy.volumes)
       copy.volumes = copy.volumes.map((volume) =>
