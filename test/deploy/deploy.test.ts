@@ -323,9 +323,22 @@ describe('deploy (compose mode, behind the proxy)', () => {
     await commit('release D: revert C')
   })
 
-  it('--rollback returns to the previous release without failing a request', async () => {
+  it('--unlock removes a lock and names its holder', async () => {
+    await must(['mkdir', join(serverDir, 'deploy.lock')])
+    await Bun.write(join(serverDir, 'deploy.lock/holder'), 'someone@laptop pid 42, deploy abc1234\n')
+    const result = await deployed(['--unlock'])
+    expect(result.stdout).toContain('removed the lock held by someone@laptop pid 42')
+    expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
+  })
+
+  it('--rollback takes over a stale lock and returns to the previous release without failing a request', async () => {
+    // A deploy that died two hours ago left its lock behind.
+    await must(['mkdir', join(serverDir, 'deploy.lock')])
+    await Bun.write(join(serverDir, 'deploy.lock/holder'), 'someone@laptop pid 42, deploy abc1234\n')
+    await must(['touch', '-d', '2 hours ago', join(serverDir, 'deploy.lock')])
     const traffic = probe()
     const result = await deployed(['--rollback'])
+    expect(result.stdout).toContain('taking over a stale lock (120 min old) held by someone@laptop pid 42')
     await Bun.sleep(500)
     const seen = await traffic.stop()
     figures.rollbackSeconds = Number(result.seconds.toFixed(1))
@@ -376,5 +389,145 @@ describe('deploy (compose mode, behind the proxy)', () => {
     expect(restored.trim().split('\n')).toHaveLength(3)
     expect(restored).toBe(await psql('bakehouse', rows))
     await psql('bakehouse', 'drop database restored')
+  })
+})
+
+// Last: it switches this engine into swarm mode (unless it already was) and leaves it as it found it.
+describe('deploy --mode swarm (docker stack deploy of the same compose.prod.yaml)', () => {
+  const stack = `bkswarm${process.pid}`
+  const swarmDir = `${serverDir}-swarm`
+  let swarmPort = 0
+  let swarmBase = ''
+  let joinedSwarm = false
+  let hadGwBridge = true
+  let releaseD = ''
+  const swarmEnv = () => ({
+    DEPLOY_MODE: 'swarm',
+    DEPLOY_DIR: swarmDir,
+    DEPLOY_PROJECT: stack,
+    DEPLOY_PROXY_PORT: String(swarmPort),
+    DEPLOY_HEALTH_URL: swarmBase,
+  })
+  const serviceImage = async () =>
+    (
+      await must([
+        'docker',
+        'service',
+        'inspect',
+        '--format',
+        '{{.Spec.TaskTemplate.ContainerSpec.Image}}',
+        `${stack}_api`,
+      ])
+    ).trim()
+
+  beforeAll(async () => {
+    swarmPort = await freePort()
+    swarmBase = `http://127.0.0.1:${swarmPort}`
+    const state = (await must(['docker', 'info', '--format', '{{.Swarm.LocalNodeState}}'])).trim()
+    if (state === 'inactive') {
+      hadGwBridge = (await run(['docker', 'network', 'inspect', 'docker_gwbridge'])).code === 0
+      await must(['docker', 'swarm', 'init', '--advertise-addr', '127.0.0.1'])
+      joinedSwarm = true
+    }
+    releaseD = (await git('rev-parse', '--short', 'HEAD')).trim()
+  })
+
+  afterAll(async () => {
+    await run(['docker', 'stack', 'rm', stack])
+    // Stack removal is asynchronous: wait for its containers and networks before removing the volume and leaving.
+    const deadline = performance.now() + 60_000
+    while (performance.now() < deadline) {
+      const left = await must([
+        'docker',
+        'ps',
+        '--all',
+        '--quiet',
+        '--filter',
+        `label=com.docker.stack.namespace=${stack}`,
+      ])
+      const networks = await must([
+        'docker',
+        'network',
+        'ls',
+        '--quiet',
+        '--filter',
+        `label=com.docker.stack.namespace=${stack}`,
+      ])
+      if (!left.trim() && !networks.trim()) break
+      await Bun.sleep(500)
+    }
+    await run(['docker', 'volume', 'rm', `${stack}_db-data`])
+    if (joinedSwarm) {
+      await must(['docker', 'swarm', 'leave', '--force'])
+      // swarm init creates this bridge and leaving keeps it; the engine goes back as it was.
+      if (!hadGwBridge) await run(['docker', 'network', 'rm', 'docker_gwbridge'])
+    }
+    rmSync(swarmDir, { recursive: true, force: true })
+  })
+
+  it('deploys the stack: two api replicas behind the proxy, migrated and ready', async () => {
+    const result = await deployed([], { env: swarmEnv() })
+    figures.swarmFirstDeploySeconds = Number(result.seconds.toFixed(1))
+    console.log(`swarm first deploy: ${result.seconds.toFixed(1)} s`)
+    const response = await fetch(`${swarmBase}/health/ready`)
+    expect(response.status).toBe(200)
+    const body = (await (await fetch(`${swarmBase}/health/live`)).json()) as { release: string }
+    expect(body.release).toBe(releaseD)
+    expect(await serviceImage()).toBe(`bakehouse:${releaseD}`)
+    const replicas = await must([
+      'docker',
+      'service',
+      'ls',
+      '--filter',
+      `name=${stack}_api`,
+      '--format',
+      '{{.Replicas}}',
+    ])
+    expect(replicas.trim()).toMatch(/^2\/2/)
+    // The same hardening as under compose: read-only, no capabilities, limits.
+    const spec = JSON.parse(
+      await must(['docker', 'service', 'inspect', '--format', '{{json .Spec.TaskTemplate}}', `${stack}_api`]),
+    ) as {
+      ContainerSpec: { ReadOnly: boolean; CapabilityDrop: string[] }
+      Resources: { Limits: { MemoryBytes: number } }
+    }
+    expect(spec.ContainerSpec.ReadOnly).toBe(true)
+    expect(spec.ContainerSpec.CapabilityDrop).toEqual(['ALL'])
+    expect(spec.Resources.Limits.MemoryBytes).toBeGreaterThan(0)
+  })
+
+  it('a rolling update whose new replica fails its health check is rolled back by swarm', async () => {
+    const index = join(tree.dir, 'src/index.ts')
+    const original = readFileSync(index, 'utf8')
+    await Bun.write(index, `if (!process.env.PAYMENTS_API_KEY) process.exit(1)\n${original}`)
+    const releaseF = await commit('release F: needs PAYMENTS_API_KEY')
+    let failed = 0
+    let ok = 0
+    const timer = setInterval(() => {
+      fetch(`${swarmBase}/health/live`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => (r.ok ? ok++ : failed++),
+        () => failed++,
+      )
+    }, 50)
+    const result = await deploy([], { env: swarmEnv(), marks: { update: /rolling update/ } }).done
+    clearInterval(timer)
+    await Bun.sleep(500)
+    const rollbackSeconds = result.seconds - (result.marks.update ?? Number.NaN)
+    figures.swarmFailedUpdate = {
+      detectAndRollbackSeconds: Number(rollbackSeconds.toFixed(1)),
+      probe: { ok, failed },
+    }
+    console.log(
+      `swarm failed update: rolled back ${rollbackSeconds.toFixed(1)} s after the update started; probe ok ${ok}, failed ${failed}`,
+    )
+    expect(result.code, result.stdout).not.toBe(0)
+    expect(result.stderr).toContain('swarm rolled back')
+    expect(result.stderr).toContain('what to do:')
+    expect(await serviceImage()).toBe(`bakehouse:${releaseD}`)
+    const body = (await (await fetch(`${swarmBase}/health/live`)).json()) as { release: string }
+    expect(body.release).toBe(releaseD)
+    expect(existsSync(join(swarmDir, 'deploy.lock'))).toBe(false)
+    expect(releaseF).not.toBe(releaseD)
+    await Bun.write(index, original)
   })
 })
