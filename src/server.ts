@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import type { Config } from './config'
 import type { Orm } from './db'
 import { errorHandler } from './errors'
+import { registerFormats } from './formats'
 import { InFlight, requestContext } from './http'
 import type { Logger } from './log'
 import { health } from './modules/health'
@@ -16,8 +17,9 @@ export interface AppDeps {
   inFlight?: InFlight
 }
 
-export const createApp = ({ config, orm, log, inFlight = new InFlight() }: AppDeps) =>
-  new Elysia({
+export const createApp = ({ config, orm, log, inFlight = new InFlight() }: AppDeps) => {
+  registerFormats()
+  return new Elysia({
     // Bun's own limit answers with an empty 413; ours (in requestContext) answers problem+json.
     serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
   })
@@ -40,5 +42,6 @@ export const createApp = ({ config, orm, log, inFlight = new InFlight() }: AppDe
     )
     .use(health(orm, config.release))
     .use(notes(orm))
+}
 
 export type App = ReturnType<typeof createApp>
