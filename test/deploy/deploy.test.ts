@@ -320,7 +320,37 @@ describe('deploy (compose mode, behind the proxy)', () => {
     expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
     expect(history().at(-1)?.slice(1, 3)).toEqual(['failed', releaseC])
     await Bun.write(index, original)
-    await commit('release D: revert C')
+  })
+
+  it('a release that stays live but never becomes ready is removed when the gate closes', async () => {
+    // The new release talks to a database host this server does not have: /health/live 200, /health/ready 503.
+    const index = join(tree.dir, 'src/index.ts')
+    const original = readFileSync(index, 'utf8')
+    await Bun.write(index, `process.env.DATABASE_HOST = 'db-replica'\n${original}`)
+    const releaseE = await commit('release E: reads from db-replica')
+    const traffic = probe()
+    const result = await deploy([], { marks: { gate: /gate: ready within/ } }).done
+    await Bun.sleep(500)
+    const seen = await traffic.stop()
+    const gateToExit = result.seconds - (result.marks.gate ?? Number.NaN)
+    figures.notReadyRelease = {
+      gateSeconds: READY_TIMEOUT,
+      detectAndRemoveSeconds: Number(gateToExit.toFixed(1)),
+      probe: seen,
+    }
+    console.log(
+      `never-ready release: exit ${gateToExit.toFixed(1)} s after the gate started; probe ${JSON.stringify(seen)}`,
+    )
+    expect(result.code, result.stdout).not.toBe(0)
+    expect(result.stderr).toContain(`not ready within ${READY_TIMEOUT} s`)
+    expect(result.stderr).toContain('db-replica')
+    expect(gateToExit).toBeLessThanOrEqual(READY_TIMEOUT + 5)
+    expect(seen.failed, seen.errors.join('\n')).toBe(0)
+    expect(seen.releases).toEqual([releaseB])
+    expect(await dockerPs(`ancestor=bakehouse:${releaseE}`)).toEqual([])
+    expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
+    await Bun.write(index, original)
+    await commit('release F: revert E')
   })
 
   it('--unlock removes a lock and names its holder', async () => {
@@ -400,7 +430,7 @@ describe('deploy --mode swarm (docker stack deploy of the same compose.prod.yaml
   let swarmBase = ''
   let joinedSwarm = false
   let hadGwBridge = true
-  let releaseD = ''
+  let swarmRelease = ''
   const swarmEnv = () => ({
     DEPLOY_MODE: 'swarm',
     DEPLOY_DIR: swarmDir,
@@ -429,7 +459,7 @@ describe('deploy --mode swarm (docker stack deploy of the same compose.prod.yaml
       await must(['docker', 'swarm', 'init', '--advertise-addr', '127.0.0.1'])
       joinedSwarm = true
     }
-    releaseD = (await git('rev-parse', '--short', 'HEAD')).trim()
+    swarmRelease = (await git('rev-parse', '--short', 'HEAD')).trim()
   })
 
   afterAll(async () => {
@@ -472,8 +502,8 @@ describe('deploy --mode swarm (docker stack deploy of the same compose.prod.yaml
     const response = await fetch(`${swarmBase}/health/ready`)
     expect(response.status).toBe(200)
     const body = (await (await fetch(`${swarmBase}/health/live`)).json()) as { release: string }
-    expect(body.release).toBe(releaseD)
-    expect(await serviceImage()).toBe(`bakehouse:${releaseD}`)
+    expect(body.release).toBe(swarmRelease)
+    expect(await serviceImage()).toBe(`bakehouse:${swarmRelease}`)
     const replicas = await must([
       'docker',
       'service',
@@ -500,7 +530,7 @@ describe('deploy --mode swarm (docker stack deploy of the same compose.prod.yaml
     const index = join(tree.dir, 'src/index.ts')
     const original = readFileSync(index, 'utf8')
     await Bun.write(index, `if (!process.env.PAYMENTS_API_KEY) process.exit(1)\n${original}`)
-    const releaseF = await commit('release F: needs PAYMENTS_API_KEY')
+    const broken = await commit('release G: needs PAYMENTS_API_KEY')
     let failed = 0
     let ok = 0
     const timer = setInterval(() => {
@@ -523,11 +553,11 @@ describe('deploy --mode swarm (docker stack deploy of the same compose.prod.yaml
     expect(result.code, result.stdout).not.toBe(0)
     expect(result.stderr).toContain('swarm rolled back')
     expect(result.stderr).toContain('what to do:')
-    expect(await serviceImage()).toBe(`bakehouse:${releaseD}`)
+    expect(await serviceImage()).toBe(`bakehouse:${swarmRelease}`)
     const body = (await (await fetch(`${swarmBase}/health/live`)).json()) as { release: string }
-    expect(body.release).toBe(releaseD)
+    expect(body.release).toBe(swarmRelease)
     expect(existsSync(join(swarmDir, 'deploy.lock'))).toBe(false)
-    expect(releaseF).not.toBe(releaseD)
+    expect(broken).not.toBe(swarmRelease)
     await Bun.write(index, original)
   })
 })
