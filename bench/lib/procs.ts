@@ -54,7 +54,8 @@ export async function startProcess(
     env = {},
     cwd,
     ready = '/',
-  }: { port: number; env?: Record<string, string>; cwd?: string; ready?: string },
+    pollMs = 50,
+  }: { port: number; env?: Record<string, string>; cwd?: string; ready?: string; pollMs?: number },
 ): Promise<Server> {
   const proc: Subprocess = Bun.spawn(cmd, {
     cwd,
@@ -66,7 +67,7 @@ export async function startProcess(
   const base = `http://127.0.0.1:${port}`
   try {
     await Promise.race([
-      until200(`${base}${ready}`, 60, 50),
+      until200(`${base}${ready}`, 60, pollMs),
       proc.exited.then(async (code) => {
         const stderr = await new Response(proc.stderr as ReadableStream).text()
         throw new Error(`expected ${name} (${cmd.join(' ')}) to keep running, it exited ${code}:\n${stderr}`)
