@@ -23,13 +23,14 @@ Options:
   --host HOST            SSH destination (DEPLOY_HOST); a Host alias from your ssh config works
   --mode compose|swarm   one machine behind the proxy, or docker stack deploy on a swarm (DEPLOY_MODE)
   --allow-dirty          deploy uncommitted changes (the release is then <sha>-dirty)
+  --verbose              print every command (local and over SSH) and its output
   --help                 this text
 
 Settings: deploy.config.mjs, overridden by DEPLOY_* variables (see that file).
 Docs: docs/deploy.md`
 
 const args = minimist(process.argv.slice(2), {
-  boolean: ['dry-run', 'status', 'logs', 'follow', 'unlock', 'allow-dirty', 'help'],
+  boolean: ['dry-run', 'status', 'logs', 'follow', 'unlock', 'allow-dirty', 'verbose', 'help'],
   string: ['host', 'mode', 'rollback', 'lines'],
   unknown: (arg) => {
     if (arg.startsWith('-')) fail(`unknown option ${arg}`, 'see --help', 2)
@@ -59,8 +60,9 @@ try {
 }
 const { host, dir, project, mode } = settings
 
-$.verbose = false
-$.quiet = true
+// Steps print their own summary; --verbose shows every command as it runs.
+$.verbose = args.verbose
+$.quiet = !args.verbose
 $.cwd = root
 // A failed command throws with its stderr; messages below say which step failed.
 
@@ -238,7 +240,14 @@ async function preflight() {
   const status = (await $`git status --porcelain`).stdout.trim()
   if (status && !args['allow-dirty'] && action === 'deploy')
     fail(`the work tree has uncommitted changes:\n${status}`, 'commit or stash them, or pass --allow-dirty')
-  const reach = await $({ nothrow: true })`ssh -n ${sshArgs} ${host} true`
+  // The network may blink: three tries, 1 s then 2 s apart, before giving up.
+  let reach
+  for (let attempt = 1, delay = 1000; ; attempt++, delay *= 2) {
+    reach = await $({ nothrow: true })`ssh -n ${sshArgs} ${host} true`
+    if (reach.exitCode === 0 || attempt === 3) break
+    info(`ssh ${host}: ${reach.stderr.trim() || `exit ${reach.exitCode}`}; retrying in ${delay / 1000} s`)
+    await new Promise((resolve) => setTimeout(resolve, delay))
+  }
   if (reach.exitCode !== 0)
     fail(
       `cannot reach ${host} over SSH: ${reach.stderr.trim()}`,
