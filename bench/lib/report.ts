@@ -74,7 +74,7 @@ export function renderMarkdown(results: Results, chartFile: string): string {
       `load average before ${results.loadBefore}, after ${results.loadAfter}.`,
     '### Goals',
     summary,
-    `![Ratios against each figure's baseline](${chartFile})`,
+    `![Each figure's contenders side by side, ours first](${chartFile})`,
     ...sections,
   ].join('\n\n')
 }
