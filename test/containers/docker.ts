@@ -1,7 +1,8 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { expect } from 'vitest'
+import { freePort } from '../ports'
 
 export const root = join(import.meta.dirname, '../..')
 
@@ -240,4 +241,32 @@ export async function createNote(base: string, title: string): Promise<string> {
   })
   expect(response.status).toBe(201)
   return ((await response.json()) as Note).id
+}
+
+/**
+ * A compose.prod.yaml stack under its own project name: a free loopback port and a fresh database password file
+ * (mode 0644, read by uid 999 and 65532). Call `remove()` after `down` to delete the secret.
+ */
+export async function prodStack(purpose: string) {
+  const project = projectName(purpose)
+  const secrets = mkdtempSync(join(tmpdir(), `bakehouse-${purpose}-secrets-`))
+  const passwordFile = join(secrets, 'db_password')
+  writeFileSync(passwordFile, `${crypto.randomUUID()}\n`)
+  chmodSync(passwordFile, 0o644)
+  const port = await freePort()
+  const env = { IMAGE: prodImage, DATABASE_PASSWORD_FILE: passwordFile, API_PORT: String(port) }
+  const composeArgs = ['docker', 'compose', '--file', 'compose.prod.yaml', '--project-name', project]
+  const compose = (...args: string[]) => must([...composeArgs, ...args], { env })
+  return {
+    project,
+    passwordFile,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    env,
+    composeArgs,
+    compose,
+    /** Container id of a service, running or not. */
+    containerOf: async (service: string) => (await compose('ps', '--all', '--quiet', service)).trim(),
+    remove: () => rmSync(secrets, { recursive: true, force: true }),
+  }
 }

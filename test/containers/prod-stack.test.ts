@@ -1,8 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from '../ports'
 import {
   bake,
   createNote,
@@ -12,22 +8,13 @@ import {
   leftovers,
   must,
   prodImage,
-  projectName,
+  prodStack,
   run,
   since,
 } from './docker'
 
-const project = projectName('prod')
-const secrets = mkdtempSync(join(tmpdir(), 'bakehouse-secrets-'))
-const passwordFile = join(secrets, 'db_password')
-const port = await freePort()
-const base = `http://127.0.0.1:${port}`
-const env = { IMAGE: prodImage, DATABASE_PASSWORD_FILE: passwordFile, API_PORT: String(port) }
-const composeArgs = ['docker', 'compose', '--file', 'compose.prod.yaml', '--project-name', project]
-const compose = (...args: string[]) => must([...composeArgs, ...args], { env })
-
-/** Container id of a running service. */
-const containerOf = async (service: string) => (await compose('ps', '--quiet', service)).trim()
+const { project, passwordFile, port, base, env, composeArgs, compose, containerOf, remove } =
+  await prodStack('prod')
 
 async function up(): Promise<void> {
   const start = performance.now()
@@ -37,14 +24,11 @@ async function up(): Promise<void> {
 
 beforeAll(async () => {
   await bake(['prod'])
-  // Both postgres (uid 999) and the api (uid 65532) read the secret through a bind mount, so it must be world-readable.
-  writeFileSync(passwordFile, `${crypto.randomUUID()}\n`)
-  chmodSync(passwordFile, 0o644)
 })
 
 afterAll(async () => {
   await run([...composeArgs, '--profile', 'migrate', 'down', '--volumes', '--remove-orphans'], { env })
-  rmSync(secrets, { recursive: true, force: true })
+  remove()
 })
 
 describe('compose.prod.yaml', () => {

@@ -1,24 +1,14 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { APPLICATION_NAME } from '../../src/db'
 import { migrationsList } from '../../src/migrations'
-import { bake, leftovers, must, prodImage, projectName, run, since } from '../containers/docker'
-import { freePort } from '../ports'
+import { bake, leftovers, must, prodStack, run, since } from '../containers/docker'
 import { recordFigures } from './figures'
 
 // The hardened prod stack from compose.prod.yaml, on loopback, put through faults one at a time.
-const project = projectName('reliability')
-const secrets = mkdtempSync(join(tmpdir(), 'bakehouse-reliability-secrets-'))
-const passwordFile = join(secrets, 'db_password')
-const port = await freePort()
-const base = `http://127.0.0.1:${port}`
-const env = { IMAGE: prodImage, DATABASE_PASSWORD_FILE: passwordFile, API_PORT: String(port) }
-const composeArgs = ['docker', 'compose', '--file', 'compose.prod.yaml', '--project-name', project]
-const compose = (...args: string[]) => must([...composeArgs, ...args], { env })
-const containerOf = async (service: string) => (await compose('ps', '--all', '--quiet', service)).trim()
+const { project, passwordFile, port, base, env, composeArgs, compose, containerOf, remove } =
+  await prodStack('reliability')
 
 /** `docker inspect` of a container, with the fields these checks read. */
 interface Container {
@@ -93,9 +83,6 @@ const figures: Record<string, unknown> = {}
 
 beforeAll(async () => {
   await bake(['prod'])
-  // postgres (uid 999) and the api (uid 65532) both read the secret through a bind mount.
-  writeFileSync(passwordFile, `${crypto.randomUUID()}\n`)
-  chmodSync(passwordFile, 0o644)
 })
 
 afterAll(async () => {
@@ -105,7 +92,7 @@ afterAll(async () => {
       env,
     },
   )
-  rmSync(secrets, { recursive: true, force: true })
+  remove()
   recordFigures('prod-stack', figures)
 })
 
