@@ -411,26 +411,35 @@ EOF
   info(`releases/${release.id}/: ${Object.keys(contents).join(', ')}`)
 }
 
-async function backup(release) {
-  const out = await remote(
-    `
-    compose up --detach --wait --no-deps db >/dev/null 2>&1 || { compose up --detach --wait --no-deps db; exit 1; }
+/** Shell that dumps the database through `dbExec` (custom format), keeps the newest backups, prints "file bytes". */
+const dumpAndPrune = (dbExec) => `
     file="backups/$(date -u +%Y%m%dT%H%M%SZ)-$REL.dump"
-    compose exec -T db sh -c 'pg_dump --format=custom --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"' < /dev/null > "$file.part"
+    ${dbExec} sh -c 'pg_dump --format=custom --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"' < /dev/null > "$file.part"
     mv "$file.part" "$file"
     ls -1 backups/*.dump | sort -r | tail -n +${settings.keepBackups + 1} | while read -r old; do rm -f "$old"; done
     printf '%s %s\\n' "$file" "$(wc -c < "$file")"
-  `,
-    { release },
-  ).catch((error) =>
-    fail(
-      `backup failed, nothing was changed: ${error.stderr}`,
-      'check the db container (`--logs`, `--status`) and disk space, then deploy again',
-    ),
+`
+
+/** Runs a backup script on the server; "none" means there is no database yet. Returns the file, if any. */
+async function runBackup(release, script, todo) {
+  const out = await remote(script, { release }).catch((error) =>
+    fail(`backup failed, nothing was changed: ${error.stderr}`, todo),
   )
-  const [file, bytes] = out.split('\n').pop().split(' ')
+  const last = out.split('\n').pop()
+  if (last === 'none') return info('no database yet (first deploy): nothing to back up')
+  const [file, bytes] = last.split(' ')
   info(`${dir}/${file} (${(Number(bytes) / 1024).toFixed(1)} KiB)`)
   return file
+}
+
+function backup(release) {
+  return runBackup(
+    release,
+    `
+    compose up --detach --wait --no-deps db >/dev/null 2>&1 || { compose up --detach --wait --no-deps db; exit 1; }
+    ${dumpAndPrune('compose exec -T db')}`,
+    'check the db container (`--logs`, `--status`) and disk space, then deploy again',
+  )
 }
 
 async function migrate(release) {
@@ -656,27 +665,15 @@ async function swarmMigrate(release) {
   return {}
 }
 
-async function swarmBackup(release) {
-  const out = await remote(
+function swarmBackup(release) {
+  return runBackup(
+    release,
     `
     db=$(docker ps --quiet --filter "label=com.docker.swarm.service.name=\${PROJECT}_db" | head -n 1)
     [ -n "$db" ] || { echo 'none'; exit 0; }
-    file="backups/$(date -u +%Y%m%dT%H%M%SZ)-$REL.dump"
-    docker exec "$db" sh -c 'pg_dump --format=custom --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"' > "$file.part"
-    mv "$file.part" "$file"
-    ls -1 backups/*.dump | sort -r | tail -n +${settings.keepBackups + 1} | while read -r old; do rm -f "$old"; done
-    printf '%s %s\\n' "$file" "$(wc -c < "$file")"
-  `,
-    { release },
-  ).catch((error) =>
-    fail(
-      `backup failed, nothing was changed: ${error.stderr}`,
-      'check the db service (`docker service ps`), then deploy again',
-    ),
+    ${dumpAndPrune('docker exec "$db"')}`,
+    'check the db service (`docker service ps`), then deploy again',
   )
-  if (out === 'none') return info('no database yet (first deploy): nothing to back up')
-  const [file, bytes] = out.split(' ')
-  info(`${dir}/${file} (${(Number(bytes) / 1024).toFixed(1)} KiB)`)
 }
 
 async function swarmDeploy(release) {
