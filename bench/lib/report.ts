@@ -111,6 +111,7 @@ export function renderSvg(figures: Figure[]): string {
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(`Benchmarks: ${panels.map((figure) => `${figure.id} ${figure.title}`).join(', ')}`)}</title>`,
     `<rect width="${width}" height="${y}" fill="#ffffff"/>`,
     ...parts,
     '</svg>',
