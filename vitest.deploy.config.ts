@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import { reporters } from './vitest.shared'
+import { reporters } from './vitest.shared.ts'
 
 // Deploy suite: real deploys through scripts/deploy.mjs over SSH to a local sshd and this machine's Docker engine.
 export default defineConfig({

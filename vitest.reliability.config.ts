@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import { reporters } from './vitest.shared'
+import { reporters } from './vitest.shared.ts'
 
 // Reliability suite: fuzzing, limits, shutdown, faults and image/runtime policy; needs Postgres and Docker.
 export default defineConfig({
