@@ -2,9 +2,24 @@ import { loadConfig } from './config'
 import { connect, createOrm, type Orm } from './db'
 import { createLogger, type Logger } from './log'
 
+/** Connects to `url` (with the usual backoff), runs `task`, and always closes the pool. */
+export async function withOrm(
+  url: string,
+  { log, connectTimeoutMs }: { log: Logger; connectTimeoutMs: number },
+  task: (orm: Orm) => Promise<void>,
+): Promise<void> {
+  const orm = await createOrm({ url, poolMax: 2, log })
+  try {
+    await connect(orm, connectTimeoutMs, log)
+    await task(orm)
+  } finally {
+    await orm.close()
+  }
+}
+
 /**
- * For command-line tools: connects to the configured database (with the usual backoff), runs `task`, and always
- * closes the pool. Without a database setting it exits 1, saying `whatToDo`.
+ * For command-line tools: runs `task` against the configured database. Without a database setting it exits 1,
+ * saying `whatToDo`.
  */
 export async function withDatabase(
   whatToDo: string,
@@ -12,15 +27,10 @@ export async function withDatabase(
 ): Promise<void> {
   const config = loadConfig()
   const log = createLogger(config.logLevel)
-  if (!config.databaseUrl) {
+  const url = config.databaseUrl
+  if (!url) {
     log.error(`no database configured: ${whatToDo}`)
     process.exit(1)
   }
-  const orm = await createOrm({ url: config.databaseUrl, poolMax: 2, log })
-  try {
-    await connect(orm, config.databaseConnectTimeoutMs, log)
-    await task(orm, log, config.databaseUrl)
-  } finally {
-    await orm.close()
-  }
+  await withOrm(url, { log, connectTimeoutMs: config.databaseConnectTimeoutMs }, (orm) => task(orm, log, url))
 }

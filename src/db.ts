@@ -87,6 +87,12 @@ export async function migrate(orm: Orm): Promise<string[]> {
 }
 
 export async function pendingMigrations(orm: Orm): Promise<string[]> {
+  // getPending() creates a missing migrations table: outside the migration lock, and impossible for a read-only role.
+  const table = orm.config.get('migrations').tableName ?? 'mikro_orm_migrations'
+  const [row] = await orm.em
+    .getConnection()
+    .execute<{ found: boolean }[]>('select to_regclass(?) is not null as found', [table])
+  if (!row?.found) return migrationsList.map((migration) => migration.name)
   const pending = await orm.migrator.getPending()
   return pending.map((migration) => migration.name)
 }

@@ -1,46 +1,38 @@
+import { withOrm } from './cli'
 import { childEnv, loadConfig } from './config'
-import { connect, createOrm, describeUrl, migrate } from './db'
-import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres'
+import { describeUrl, migrate } from './db'
+import { startEmbeddedPostgres } from './embedded-postgres'
 import { createLogger } from './log'
 
 // Dev supervisor: make sure a migrated database exists, then run the server with reload on save.
 const config = loadConfig()
 const log = createLogger(config.logLevel)
 
-let embedded: EmbeddedPostgresHandle | undefined
-if (!config.databaseUrl) {
-  embedded = await startEmbeddedPostgres({
-    dir: config.embeddedDatabaseDir,
-    port: config.embeddedDatabasePort,
-    persistent: true,
-    log,
-  })
-}
-const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgresHandle).url
+const embedded = config.databaseUrl
+  ? undefined
+  : await startEmbeddedPostgres({
+      dir: config.embeddedDatabaseDir,
+      port: config.embeddedDatabasePort,
+      persistent: true,
+      log,
+    })
+const databaseUrl = config.databaseUrl ?? (embedded?.url as string)
 
-const orm = await createOrm({ url: databaseUrl, poolMax: 2, log })
-await connect(orm, config.databaseConnectTimeoutMs, log)
-const applied = await migrate(orm)
-await orm.close()
-log.info('dev database ready', {
-  database: describeUrl(databaseUrl),
-  applied,
-  url: embedded ? databaseUrl : undefined,
+await withOrm(databaseUrl, { log, connectTimeoutMs: config.databaseConnectTimeoutMs }, async (orm) => {
+  const applied = await migrate(orm)
+  log.info('dev database ready', { database: describeUrl(databaseUrl), applied, url: embedded?.url })
 })
 
 const server = Bun.spawn(['bun', '--watch', 'src/index.ts'], {
-  env: childEnv({ DATABASE_URL: databaseUrl }),
+  // Only the embedded database needs passing on; otherwise the server reads the same settings as we did.
+  env: childEnv(embedded ? { DATABASE_URL: embedded.url } : {}),
   stdio: ['inherit', 'inherit', 'inherit'],
 })
 
-async function stop(signal: NodeJS.Signals): Promise<void> {
-  server.kill(signal)
-  await server.exited
-  await embedded?.stop()
-  process.exit(0)
-}
-process.on('SIGINT', () => void stop('SIGINT'))
-process.on('SIGTERM', () => void stop('SIGTERM'))
+// Signals go to the server, which drains and exits; the database stops once it has.
+// (With the embedded database, its own exit hook may also end this process, with 128 + the signal.)
+process.on('SIGINT', () => server.kill('SIGINT'))
+process.on('SIGTERM', () => server.kill('SIGTERM'))
 
 const code = await server.exited
 await embedded?.stop()

@@ -95,7 +95,8 @@ function validationErrors(error: ValidationError, url: URL) {
     return {
       in: location,
       field: issue.path || (key ? `/${key}` : '/'),
-      message: issue.summary ?? issue.message,
+      // `summary` quotes the rejected value; `message` only says what was expected.
+      message: issue.message,
     }
   })
 }

@@ -2,7 +2,7 @@ import { FormatRegistry } from '@sinclair/typebox'
 
 // The predicate @elysiajs/openapi 1.4.16 registers for `uuid` (zod's RFC 9562 pattern), compiled once: its own
 // version builds a new zod schema on every check, which cost ~40 % of a GET /notes/:id in a CPU profile.
-const UUID =
+export const UUID =
   /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/
 
 /** Re-registers string formats that plugins replaced with slow ones; call after every plugin has been imported. */

@@ -5,7 +5,8 @@ import type { Logger } from './log'
 // Accept caller ids that are safe to log and echo; anything else is replaced.
 const REQUEST_ID = /^[\w.:@-]{1,128}$/
 
-const ETAG = /^(?:W\/)?"(\d{1,9})"$/
+// Strong ETags only: If-Match uses strong comparison (RFC 9110 §13.1.1).
+const ETAG = /^"(\d{1,9})"$/
 
 export const etagOf = (version: number) => `"${version}"`
 

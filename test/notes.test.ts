@@ -198,6 +198,7 @@ describe('PATCH /notes/:id', () => {
     const note = await create('x')
     const cases: [Record<string, string>, unknown, string][] = [
       [{ 'if-match': 'one' }, { title: 'y' }, '/if-match'],
+      [{ 'if-match': 'W/"1"' }, { title: 'y' }, '/if-match'],
       [{ 'if-match': '"1"' }, { title: 'y', version: 2 }, '/version'],
       [{ 'if-match': '"1"' }, {}, '/'],
     ]

@@ -63,10 +63,8 @@ export const notes = (orm: Orm) =>
     )
     .delete(
       '/:id',
-      async ({ em, params, headers, status }) => {
-        await deleteNote(em, params.id, expectedVersion(headers['if-match']))
-        return status(204, undefined)
-      },
+      async ({ em, params, headers, status }) =>
+        status(204, await deleteNote(em, params.id, expectedVersion(headers['if-match']))),
       {
         params: NoteParams,
         headers: IfMatchHeaders,

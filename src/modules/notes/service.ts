@@ -1,10 +1,9 @@
 import { OptimisticLockError } from '@mikro-orm/core'
 import type { EntityManager } from '../../db'
 import { InvalidInput, NotFound, VersionConflict, VersionRequired } from '../../errors'
+import { UUID } from '../../formats'
 import { Note } from './entity'
 import type { NoteCreate, NoteListQuery, NoteUpdate } from './model'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export interface Page<T> {
   items: T[]
