@@ -80,6 +80,8 @@ async function step(name, detail, work) {
   stepCount++
   const since = performance.now()
   console.log(chalk.bold.cyan(`==> [${stepCount}/${stepsTotal}] ${name}`) + (detail ? ` ${detail}` : ''))
+  // A held lock is refreshed at every step, so only a deploy that stopped making progress ever looks stale.
+  if (lockHeld) await remote('touch deploy.lock', { nothrow: true })
   const result = await work()
   figures[name] = Number(seconds(since))
   return result
@@ -212,7 +214,13 @@ async function lock(what) {
     console.log(
       chalk.yellow(`    taking over a stale lock (${Math.round(age / 60)} min old) held by ${current}`),
     )
-    await remote('rm -rf deploy.lock')
+    // Removed only under a second mkdir lock and only if it is still the lock we judged stale, so two deploys
+    // taking over at once cannot remove each other's fresh lock.
+    await remote(`
+      mkdir deploy.lock.takeover 2>/dev/null || exit 0
+      if [ "$(cat deploy.lock/holder 2>/dev/null || echo unknown)" = ${sq(current.trim())} ]; then rm -rf deploy.lock; fi
+      rmdir deploy.lock.takeover
+    `)
     return lock(what)
   }
   fail(

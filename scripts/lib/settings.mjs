@@ -34,6 +34,11 @@ export function settingsFrom(defaults, env, flags = {}) {
   }
   if (flags.host) settings.host = flags.host
   if (flags.mode) settings.mode = flags.mode
+  // Both reach ssh and a server-side shell script: an option-like host or a non-address bind would be injected.
+  if (settings.host?.startsWith('-'))
+    problems.push(`DEPLOY_HOST (--host): expected user@server or an ssh alias, got ${settings.host}`)
+  if (!/^[0-9A-Fa-f.:]+$/.test(String(settings.proxyBind)))
+    problems.push(`DEPLOY_PROXY_BIND: expected an IP address such as 0.0.0.0, got ${settings.proxyBind}`)
   if (!['compose', 'swarm'].includes(settings.mode))
     problems.push(`DEPLOY_MODE (--mode): expected compose or swarm, got ${settings.mode}`)
   if (!settings.dir.startsWith('/'))

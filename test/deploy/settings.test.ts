@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import defaults from '../../deploy.config.mjs'
+import { settingsFrom } from '../../scripts/lib/settings.mjs'
+
+const problemsOf = (env: Record<string, string>, flags = {}) => {
+  try {
+    settingsFrom(defaults, env, flags)
+    return ''
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+describe('deploy settings', () => {
+  it('take the committed defaults, then DEPLOY_* variables, then flags', () => {
+    const settings = settingsFrom(
+      defaults,
+      { DEPLOY_HOST: 'deploy@a', DEPLOY_KEEP_RELEASES: '4' },
+      { host: 'deploy@b' },
+    )
+    expect(settings).toMatchObject({ host: 'deploy@b', keepReleases: 4 })
+  })
+
+  it('refuse values that would be injected into ssh or the server-side script, naming the variable', () => {
+    expect(problemsOf({ DEPLOY_HOST: '-oProxyCommand=touch /tmp/x' })).toContain('DEPLOY_HOST')
+    expect(problemsOf({}, { host: '-F/dev/null' })).toContain('DEPLOY_HOST')
+    expect(problemsOf({ DEPLOY_PROXY_BIND: '$(id)' })).toContain('DEPLOY_PROXY_BIND')
+    expect(problemsOf({ DEPLOY_PROXY_BIND: '127.0.0.1', DEPLOY_HOST: 'deploy@app.example.com' })).toBe('')
+  })
+
+  it('list every bad setting at once', () => {
+    const message = problemsOf({ DEPLOY_MODE: 'k8s', DEPLOY_DIR: 'relative', DEPLOY_KEEP_RELEASES: '1' })
+    for (const variable of ['DEPLOY_MODE', 'DEPLOY_DIR', 'DEPLOY_KEEP_RELEASES'])
+      expect(message).toContain(variable)
+  })
+})
