@@ -8,6 +8,7 @@ const Port = T.Integer({ minimum: 1, maximum: 65535 })
 
 // Raw environment shape; numbers arrive as strings and are converted before checking.
 const EnvSchema = T.Object({
+  // Libraries read it too (Elysia's production mode); checked here so a typo fails loudly instead of silently.
   NODE_ENV: T.Union([T.Literal('development'), T.Literal('production'), T.Literal('test')], {
     default: 'development',
   }),

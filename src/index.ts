@@ -17,6 +17,8 @@ const inFlight = new InFlight()
 const app = createApp({ config, orm, log, inFlight }).listen({ hostname: config.host, port: config.port })
 log.info('listening', {
   url: `http://${config.host}:${app.server?.port}`,
+  env: config.env,
+  release: config.release,
   database: describeUrl(config.databaseUrl),
 })
 
