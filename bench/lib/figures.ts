@@ -1,8 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { inspect, must, projectName, root, run } from '../../test/containers/docker'
-import { freePort, realNode, rssMb, type Server, startContainer, startProcess, until200 } from './procs'
+import { bunInImage, inspect, must, projectName, root, run } from '../../test/containers/docker'
+import {
+  freePort,
+  realNode,
+  rssMb,
+  runOnHost,
+  type Server,
+  startContainer,
+  startProcess,
+  until200,
+} from './procs'
 import type { Profile } from './profile'
 import type { Figure } from './report'
 import { bakeVars, type Database, editLiveRoute, images } from './stack'
@@ -97,22 +106,7 @@ export async function measureBuilds(dir: string, profile: Profile): Promise<Figu
 /** G1: image sizes against the Bun executable that every Bun image must carry. */
 export async function measureImages(): Promise<Figure> {
   const size = async (image: string) => (await inspect('image', image)).Size / MB
-  const bunBytes = Number(
-    (
-      await must([
-        'docker',
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--entrypoint',
-        '/usr/local/bin/bun',
-        images.prod,
-        '-e',
-        "console.log(Bun.file('/usr/local/bin/bun').size)",
-      ])
-    ).trim(),
-  )
+  const bunBytes = Number(await bunInImage(images.prod, "console.log(Bun.file('/usr/local/bin/bun').size)"))
   const floor = bunBytes / MB
   const rows: [string, number][] = [
     ['bun executable (floor)', floor],
@@ -160,10 +154,7 @@ export async function measureStartup(bundleDir: string, db: Database, profile: P
   const boxTwin: number[] = []
   const containerToHealthy = async (image: string, env: Record<string, string>) => {
     const port = freePort()
-    const envFlags = Object.entries({ ...env, PORT: String(port) }).flatMap(([k, v]) => ['-e', `${k}=${v}`])
-    const id = (
-      await must(['docker', 'run', '-d', '--network', 'host', '--log-driver', 'none', ...envFlags, image])
-    ).trim()
+    const id = await runOnHost({ ...env, PORT: String(port) }, [image])
     try {
       for (const deadline = performance.now() + 60_000; performance.now() < deadline; await Bun.sleep(100)) {
         const { State } = await inspect('container', id)

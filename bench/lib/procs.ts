@@ -90,7 +90,18 @@ export async function startProcess(
   }
 }
 
-/** Starts a container on the host network (no NAT or proxy in the path) without a log driver, like the processes. */
+/**
+ * `docker run -d` on the host network (no NAT or proxy in the path) without a log driver, like the processes;
+ * `env` becomes `-e` flags. Returns the container id.
+ */
+export async function runOnHost(env: Record<string, string>, args: string[]): Promise<string> {
+  const envFlags = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`])
+  return (
+    await must(['docker', 'run', '-d', '--network', 'host', '--log-driver', 'none', ...envFlags, ...args])
+  ).trim()
+}
+
+/** Starts a container with `runOnHost` and waits until `ready` answers 200. */
 export async function startContainer(
   name: string,
   image: string,
@@ -101,24 +112,7 @@ export async function startContainer(
     ready = '/',
   }: { port: number; env?: Record<string, string>; args?: string[]; ready?: string },
 ): Promise<Server> {
-  const envFlags = Object.entries({ ...env, PORT: String(port) }).flatMap(([key, value]) => [
-    '-e',
-    `${key}=${value}`,
-  ])
-  const id = (
-    await must([
-      'docker',
-      'run',
-      '-d',
-      '--network',
-      'host',
-      '--log-driver',
-      'none',
-      ...envFlags,
-      image,
-      ...args,
-    ])
-  ).trim()
+  const id = await runOnHost({ ...env, PORT: String(port) }, [image, ...args])
   const stop = async () => void (await run(['docker', 'rm', '-f', id]))
   const base = `http://127.0.0.1:${port}`
   try {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SQL } from 'bun'
 import { eventually, must, run } from '../../test/containers/docker'
-import { freePort } from './procs'
+import { freePort, runOnHost } from './procs'
 
 /** Tags of everything the harness builds; never the project's own `bakehouse:*` tags, which other suites use. */
 export const images = {
@@ -66,31 +66,16 @@ export interface Database {
  */
 export async function startDatabase(bundleDir: string, count: number): Promise<Database> {
   const port = freePort()
-  const id = (
-    await must([
-      'docker',
-      'run',
-      '-d',
-      '--network',
-      'host',
-      '--log-driver',
-      'none',
-      '-e',
-      'POSTGRES_USER=bench',
-      '-e',
-      'POSTGRES_PASSWORD=bench',
-      '-e',
-      'POSTGRES_DB=bench',
-      'postgres:17',
-      'postgres',
-      '-c',
-      `port=${port}`,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'max_connections=200',
-    ])
-  ).trim()
+  const id = await runOnHost({ POSTGRES_USER: 'bench', POSTGRES_PASSWORD: 'bench', POSTGRES_DB: 'bench' }, [
+    'postgres:17',
+    'postgres',
+    '-c',
+    `port=${port}`,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'max_connections=200',
+  ])
   const stop = async () => void (await run(['docker', 'rm', '-f', '-v', id]))
   const url = `postgres://bench:bench@127.0.0.1:${port}/bench`
   try {

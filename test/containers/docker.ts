@@ -92,6 +92,24 @@ export async function bake(targets: string[]): Promise<void> {
   console.log(`bake ${targets.join(' ')}: ${since(start)} s`)
 }
 
+/** Runs a Bun one-liner inside `image` (distroless: no shell), offline, and returns what it printed. */
+export async function bunInImage(image: string, script: string): Promise<string> {
+  return (
+    await must([
+      'docker',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--entrypoint',
+      '/usr/local/bin/bun',
+      image,
+      '-e',
+      script,
+    ])
+  ).trim()
+}
+
 /** The parts of `docker inspect` these tests read. */
 export interface Inspected {
   image: {

@@ -13,7 +13,17 @@ import { dirname, join, relative } from 'node:path'
 import { gunzipSync } from 'bun'
 import { DockerfileParser, type Instruction, type JSONInstruction } from 'dockerfile-ast'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bakeEnv, bunVersion, copyWorkTree, inspect, must, root, run, since } from '../containers/docker'
+import {
+  bakeEnv,
+  bunInImage,
+  bunVersion,
+  copyWorkTree,
+  inspect,
+  must,
+  root,
+  run,
+  since,
+} from '../containers/docker'
 import { recordFigures } from './figures'
 
 // The image policy: Dockerfile rules read with a parser, then the image built from a tree holding a planted secret.
@@ -226,20 +236,7 @@ describe('built image', () => {
     const violations = /^[1-9]\d*(:\d+)?$/.test(Config.User)
       ? []
       : [`Config.User is ${JSON.stringify(Config.User)}`]
-    const uid = (
-      await must([
-        'docker',
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--entrypoint',
-        '/usr/local/bin/bun',
-        image,
-        '-e',
-        'console.log(process.getuid())',
-      ])
-    ).trim()
+    const uid = await bunInImage(image, 'console.log(process.getuid())')
     if (uid === '0' || !/^\d+$/.test(uid)) violations.push(`the process runs as uid ${uid}`)
     return violations
   })
