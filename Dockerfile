@@ -37,7 +37,8 @@ FROM deps AS build
 COPY . .
 # Both entry points bundled with shared chunks: prod needs neither node_modules nor the TypeScript sources.
 # Minified with names kept, so stack traces stay readable; no source maps, they would add ~6 MB to prod.
-RUN bun build src/index.ts src/migrate.ts --target bun --splitting --minify --keep-names --outdir dist
+RUN bun build src/index.ts src/migrate.ts --target bun --splitting --minify-whitespace --minify-syntax \
+    --external file-type --external tinyglobby --outdir dist
 
 # Only for `docker buildx bake validate`: lint and type-check against the locked toolchain; prod never depends on it.
 FROM deps AS check

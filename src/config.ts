@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIPv6 } from 'node:net'
 import { type Static, Type as T } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
@@ -100,6 +101,10 @@ function describeValue(key: string, value: unknown): string {
   return JSON.stringify(value)
 }
 
+// DNS labels (underscores too, as Docker service names have them) or an IPv4 address.
+const HOST_NAME =
+  /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
+
 function databaseUrlFrom(env: RawEnv, problems: string[]): string | undefined {
   if (env.DATABASE_URL) return env.DATABASE_URL
   const parts = [
@@ -117,8 +122,19 @@ function databaseUrlFrom(env: RawEnv, problems: string[]): string | undefined {
     )
     return undefined
   }
-  const url = new URL('postgres://placeholder')
-  url.hostname = env.DATABASE_HOST as string
+  const host = env.DATABASE_HOST as string
+  const url = new URL('postgres://localhost')
+  // URL setters ignore what they cannot parse (an IPv6 zone id, say): the result is checked, never assumed.
+  const hostname = isIPv6(host) ? `[${host}]` : host
+  if (host.startsWith('/')) url.searchParams.set('host', host)
+  else if (HOST_NAME.test(host) || isIPv6(host)) url.hostname = hostname
+  if (!host.startsWith('/') && url.hostname.toLowerCase() !== hostname.toLowerCase()) {
+    problems.push(
+      `DATABASE_HOST: expected a host name, an IP address or a socket directory (an absolute path), got ${JSON.stringify(host)}` +
+        (!isIPv6(host) && /:\d+$/.test(host) ? '; put the port in DATABASE_PORT' : ''),
+    )
+    return undefined
+  }
   url.port = String(env.DATABASE_PORT ?? 5432)
   url.username = encodeURIComponent(env.DATABASE_USER as string)
   url.password = encodeURIComponent(env.DATABASE_PASSWORD ?? '')

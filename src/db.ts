@@ -3,7 +3,7 @@ import { type EntityManager, MikroORM } from '@mikro-orm/postgresql'
 import { Elysia } from 'elysia'
 import type { Logger } from './log'
 import { migrationsList } from './migrations'
-import { Note } from './modules/notes/entity'
+import { entities } from './modules/entities'
 
 export type { EntityManager }
 export type Orm = MikroORM
@@ -20,11 +20,28 @@ export interface DbOptions {
   log: Logger
 }
 
+/**
+ * Server, credentials and database from a postgres:// URL. The host may be a bracketed IPv6 address or a
+ * percent-encoded socket directory (as libpq and node-postgres read it), or come from a `?host=` parameter.
+ */
+export function connectionOptions(url: string) {
+  const parsed = new URL(url)
+  const host = parsed.searchParams.get('host') ?? decodeURIComponent(parsed.hostname)
+  return {
+    host: host.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(parsed.port || 5432),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    dbName: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
+  }
+}
+
 /** Builds the ORM without touching the network; `connect` and `migrate` do the I/O. */
 export async function createOrm({ url, poolMax, log }: DbOptions): Promise<Orm> {
   return MikroORM.init({
-    clientUrl: url,
-    entities: [Note],
+    // Parts rather than clientUrl: MikroORM would pass an IPv6 host on with its brackets.
+    ...connectionOptions(url),
+    entities,
     extensions: [Migrator],
     // Bundled builds cannot glob the filesystem, so migrations are listed in code.
     migrations: { migrationsList, snapshot: false, silent: true },
@@ -40,14 +57,19 @@ export async function createOrm({ url, poolMax, log }: DbOptions): Promise<Orm> 
 }
 
 /** Where a URL points, without the password: safe to log. */
-export function describeUrl(url: string): string {
-  const { hostname, port, pathname } = new URL(url)
-  return `${hostname}:${port || 5432}${pathname}`
+export const describeUrl = (url: string) => describeTarget(connectionOptions(url))
+
+function describeTarget({ host, port, dbName }: { host?: string; port?: number; dbName?: string }) {
+  return `${host?.includes(':') ? `[${host}]` : host}:${port}/${dbName}`
 }
 
 /** Waits for Postgres with exponential backoff (capped at 5 s) until `timeoutMs`, saying what it waits for. */
 export async function connect(orm: Orm, timeoutMs: number, log: Logger): Promise<void> {
-  const target = describeUrl(orm.config.get('clientUrl') ?? '')
+  const target = describeTarget({
+    host: orm.config.get('host'),
+    port: orm.config.get('port'),
+    dbName: orm.config.get('dbName'),
+  })
   const deadline = Date.now() + timeoutMs
   // Creates the pool only; the round trip in checkConnection is what proves the server answers.
   await orm.connect()

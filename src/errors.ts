@@ -1,9 +1,17 @@
 import { ConnectionException, OptimisticLockError } from '@mikro-orm/core'
-import { Elysia, ParseError, t, ValidationError } from 'elysia'
+import { Elysia, ParseError, ValidationError } from 'elysia'
 import type { Logger } from './log'
 
 /** Errors the domain raises; services know nothing about HTTP, the handler below maps them. */
-export class NotFound extends Error {
+export class DomainError extends Error {
+  constructor(message: string) {
+    super(message)
+    // Logs and stack traces name the concrete class (the bundle keeps class names).
+    this.name = new.target.name
+  }
+}
+
+export class NotFound extends DomainError {
   constructor(
     readonly entity: string,
     readonly id: string,
@@ -12,28 +20,74 @@ export class NotFound extends Error {
   }
 }
 
-export class VersionConflict extends Error {
+/** The caller named a version (in the data it sent) that is no longer the current one. */
+export class VersionConflict extends DomainError {
   constructor(
     readonly entity: string,
     readonly id: string,
-    readonly expected: number,
     readonly current: number | undefined,
   ) {
     super(
       current === undefined
-        ? `${entity} ${id} was changed by someone else while saving version ${expected}`
-        : `${entity} ${id} is at version ${current}, not ${expected}`,
+        ? `${entity} ${id} was changed by someone else while saving`
+        : `${entity} ${id} is at version ${current}, not the one given`,
     )
   }
 }
 
-export class VersionRequired extends Error {
-  constructor(readonly entity: string) {
-    super(`changing a ${entity} needs its current version: send If-Match: "<version>" (from the ETag)`)
+/** The caller's precondition on the current version (e.g. a conditional request) does not hold. */
+export class PreconditionFailed extends DomainError {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+    readonly current: number | undefined,
+  ) {
+    super(
+      current === undefined
+        ? `${entity} ${id} was changed by someone else while saving`
+        : `${entity} ${id} is at version ${current}, which the precondition does not name`,
+    )
   }
 }
 
-export class InvalidInput extends Error {
+export class VersionRequired extends DomainError {
+  constructor(readonly entity: string) {
+    super(`changing a ${entity} needs its current version`)
+  }
+}
+
+/** A change that names none of the fields it could change. */
+export class NothingToChange extends DomainError {
+  constructor(readonly fields: string[]) {
+    super(`expected at least one of ${fields.join(', ')}`)
+  }
+}
+
+export class InvalidCursor extends DomainError {
+  constructor() {
+    super('expected a nextCursor returned by this API')
+  }
+}
+
+export class DatabaseNotReady extends DomainError {}
+
+/** Raised by the request plumbing before any handler runs. */
+export class PayloadTooLarge extends DomainError {
+  constructor(readonly limit: number) {
+    super(`request body exceeds the limit of ${limit} bytes`)
+  }
+}
+
+export class UnsupportedMediaType extends DomainError {
+  constructor(readonly contentType: string) {
+    super(
+      `expected Content-Type application/json in UTF-8, got ${contentType ? `"${contentType.slice(0, 100)}"` : 'none'}`,
+    )
+  }
+}
+
+/** A field the request got wrong in a way its schema cannot express (e.g. a malformed If-Match). */
+export class InvalidRequest extends DomainError {
   constructor(
     readonly location: 'body' | 'query' | 'headers' | 'params',
     readonly field: string,
@@ -43,20 +97,14 @@ export class InvalidInput extends Error {
   }
 }
 
-/** Raised by the request plumbing before any handler runs. */
-export class PayloadTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super(`request body exceeds the limit of ${limit} bytes`)
+export class MethodNotAllowed extends DomainError {
+  constructor(
+    readonly method: string,
+    readonly allowed: string[],
+  ) {
+    super(`${method} is not supported here; allowed: ${allowed.join(', ')}`)
   }
 }
-
-export class UnsupportedMediaType extends Error {
-  constructor(readonly contentType: string) {
-    super(`expected Content-Type application/json, got ${contentType ? `"${contentType}"` : 'none'}`)
-  }
-}
-
-export class DatabaseNotReady extends Error {}
 
 export interface Problem {
   type: string
@@ -70,35 +118,34 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
-const problem = (
+/** An RFC 9457 body plus the headers that belong with it (Allow, Retry-After). */
+export interface ProblemAnswer {
+  problem: Problem
+  headers?: Record<string, string>
+}
+
+const answer = (
   status: number,
   title: string,
   detail?: string,
   extensions: Record<string, unknown> = {},
-): Problem => ({
-  type: 'about:blank',
-  title,
-  status,
-  ...(detail === undefined ? {} : { detail }),
-  ...extensions,
+  headers?: Record<string, string>,
+): ProblemAnswer => ({
+  problem: { type: 'about:blank', title, status, ...(detail === undefined ? {} : { detail }), ...extensions },
+  ...(headers && { headers }),
 })
 
 /**
  * Field-level reasons only: the rejected values are never echoed, since they may be secrets.
- * Elysia checks coerced query numbers one by one ("property") without naming the key, so it is recovered
- * from the query string by the rejected value.
+ * Elysia reports a failing non-object body without a path; the body root is then named.
  */
-function validationErrors(error: ValidationError, url: URL) {
-  const location = error.type === 'property' ? 'query' : error.type
-  return error.all.map((issue) => {
-    const key = issue.path || [...url.searchParams].find(([, value]) => value === String(issue.value))?.[0]
-    return {
-      in: location,
-      field: issue.path || (key ? `/${key}` : '/'),
-      // `summary` quotes the rejected value; `message` only says what was expected.
-      message: issue.message,
-    }
-  })
+function validationErrors(error: ValidationError) {
+  return error.all.map((issue) => ({
+    in: error.type,
+    field: issue.path || '/',
+    // `summary` quotes the rejected value; `message` only says what was expected.
+    message: issue.message,
+  }))
 }
 
 const SOCKET_ERROR = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE|EAI_AGAIN)$/
@@ -107,47 +154,95 @@ const LOST_CONNECTION =
   /connection terminated|timeout exceeded when trying to connect|connection error and is not queryable/i
 
 /**
- * Socket-level failures and SQLSTATE classes 08 (connection) and 57P (server shutting down). 08P01 (protocol
- * violation) is excluded: a request can provoke it, and a retry would only fail the same way.
+ * SQLSTATEs that say "not now" rather than "not this request", with what the client should do.
+ * 08 connection (08P01, a protocol violation a request can provoke, excluded), 28 authentication, 3D000 no such
+ * database, 53 out of resources (connection limit, memory, disk), 57P shutdown: the database is unavailable.
+ * 40001 serialization failure, 40P01 deadlock, 55P03 lock timeout: the transaction lost to a concurrent one.
+ * 57014 statement timeout or cancel: the database did not answer in time.
  */
-function isDatabaseUnreachable(error: unknown): boolean {
-  if (error instanceof ConnectionException) return true
-  if (!(error instanceof Error)) return false
-  // When the database dies or its host stops resolving, node-postgres errors (with SQLSTATE or socket codes)
-  // can arrive unwrapped by the ORM, e.g. 57P01 'terminating connection due to unexpected postmaster exit'.
+const UNAVAILABLE: { code: RegExp; detail: string; retryAfterSeconds: number }[] = [
+  {
+    code: /^(08(?!P01)|28|3D000|53|57P)/,
+    detail: 'the database is not available; retry shortly',
+    retryAfterSeconds: 5,
+  },
+  {
+    code: /^(40001|40P01|55P03)$/,
+    detail: 'the change collided with a concurrent one and was not applied; retry it',
+    retryAfterSeconds: 1,
+  },
+  { code: /^57014$/, detail: 'the database did not answer in time; retry shortly', retryAfterSeconds: 5 },
+]
+
+/** How a database failure looks to a client (503 and when to retry), or undefined if it is not one. */
+function databaseUnavailable(error: unknown): { detail: string; retryAfterSeconds: number } | undefined {
+  if (!(error instanceof Error)) return undefined
+  // node-postgres errors (SQLSTATE or socket codes) can arrive unwrapped by the ORM when a connection dies.
   const code = String((error as { code?: unknown }).code ?? '')
-  return SOCKET_ERROR.test(code) || LOST_CONNECTION.test(error.message) || /^(08(?!P01)|57P)/.test(code)
+  const known = UNAVAILABLE.find((entry) => entry.code.test(code))
+  if (known) return known
+  if (error instanceof ConnectionException || SOCKET_ERROR.test(code) || LOST_CONNECTION.test(error.message))
+    return UNAVAILABLE[0]
+  return undefined
 }
 
-/** Maps any thrown value to an RFC 9457 body; `undefined` means unexpected (a 500 with nothing leaked). */
-export function toProblem(error: unknown, code: unknown, url: URL): Problem | undefined {
+/** Maps any thrown value to an RFC 9457 answer; `undefined` means unexpected (a 500 with nothing leaked). */
+export function toProblem(error: unknown, code: unknown): ProblemAnswer | undefined {
   const cause = error instanceof ParseError && error.cause ? error.cause : error
   if (cause instanceof PayloadTooLarge)
-    return problem(413, 'Payload Too Large', cause.message, { limit: cause.limit })
-  if (cause instanceof UnsupportedMediaType) return problem(415, 'Unsupported Media Type', cause.message)
-  if (error instanceof ParseError) return problem(400, 'Bad Request', 'the request body is not valid JSON')
-  if (error instanceof ValidationError) {
-    const errors = validationErrors(error, url)
-    return problem(422, 'Unprocessable Content', `the request ${errors[0]?.in ?? error.type} is invalid`, {
-      errors,
-    })
+    return answer(413, 'Payload Too Large', cause.message, { limit: cause.limit })
+  if (cause instanceof UnsupportedMediaType) return answer(415, 'Unsupported Media Type', cause.message)
+  if (error instanceof ParseError) return answer(400, 'Bad Request', 'the request body is not valid JSON')
+  // A response that fails its own schema is the server's fault: a 500, logged.
+  if (error instanceof ValidationError && error.type !== 'response') {
+    const errors = validationErrors(error)
+    return answer(422, 'Unprocessable Content', `the request ${error.type} is invalid`, { errors })
   }
-  if (error instanceof InvalidInput) {
-    return problem(422, 'Unprocessable Content', `the request ${error.location} is invalid`, {
+  if (error instanceof InvalidRequest) {
+    return answer(422, 'Unprocessable Content', `the request ${error.location} is invalid`, {
       errors: [{ in: error.location, field: error.field, message: error.message }],
     })
   }
-  if (code === 'NOT_FOUND') return problem(404, 'Not Found', 'no route matches this method and path')
-  if (error instanceof NotFound) return problem(404, 'Not Found', error.message)
-  if (error instanceof VersionConflict) {
-    return problem(409, 'Conflict', error.message, { currentVersion: error.current })
+  if (error instanceof NothingToChange) {
+    return answer(422, 'Unprocessable Content', 'the request body is invalid', {
+      errors: [{ in: 'body', field: '/', message: error.message }],
+    })
   }
+  if (error instanceof InvalidCursor) {
+    return answer(422, 'Unprocessable Content', 'the request query is invalid', {
+      errors: [{ in: 'query', field: '/cursor', message: error.message }],
+    })
+  }
+  if (error instanceof MethodNotAllowed)
+    return answer(405, 'Method Not Allowed', error.message, {}, { allow: error.allowed.join(', ') })
+  if (code === 'NOT_FOUND') return answer(404, 'Not Found', 'no route matches this path')
+  if (error instanceof NotFound) return answer(404, 'Not Found', error.message)
+  if (error instanceof VersionConflict)
+    return answer(409, 'Conflict', error.message, { currentVersion: error.current })
   if (error instanceof OptimisticLockError)
-    return problem(409, 'Conflict', 'the resource was changed concurrently')
-  if (error instanceof VersionRequired) return problem(428, 'Precondition Required', error.message)
-  if (error instanceof DatabaseNotReady) return problem(503, 'Service Unavailable', error.message)
-  if (isDatabaseUnreachable(error)) {
-    return problem(503, 'Service Unavailable', 'the database is not reachable; retry shortly')
+    return answer(409, 'Conflict', 'the resource was changed concurrently')
+  if (error instanceof PreconditionFailed)
+    return answer(412, 'Precondition Failed', error.message, { currentVersion: error.current })
+  if (error instanceof VersionRequired) {
+    return answer(
+      428,
+      'Precondition Required',
+      `${error.message}: send If-Match: "<version>" (the ETag) or body.version`,
+    )
+  }
+  if (error instanceof DatabaseNotReady)
+    return answer(503, 'Service Unavailable', error.message, {}, { 'retry-after': '5' })
+  const unavailable = databaseUnavailable(error)
+  if (unavailable) {
+    return answer(
+      503,
+      'Service Unavailable',
+      unavailable.detail,
+      {},
+      {
+        'retry-after': String(unavailable.retryAfterSeconds),
+      },
+    )
   }
   return undefined
 }
@@ -159,13 +254,18 @@ export function problemResponse(body: Problem, headers: Record<string, string> =
   })
 }
 
-/** The one error handler: registered before the modules so that it sees all of their errors. */
-export const errorHandler = (log: Logger) =>
-  new Elysia().onError({ as: 'global' }, ({ error, code, request, set }) => {
+/**
+ * The one error handler: registered before the modules so that it sees all of their errors. `wrongMethod` tells
+ * an unknown path (404) from a known path asked with a method it does not take (405).
+ */
+export const errorHandler = (
+  log: Logger,
+  wrongMethod: (method: string, path: string) => MethodNotAllowed | undefined = () => undefined,
+) =>
+  new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ error, code, request, set }) => {
     const requestId = String(set.headers['x-request-id'] ?? '')
-    const url = new URL(request.url)
-    const instance = url.pathname
-    const known = toProblem(error, code, url)
+    const instance = new URL(request.url).pathname
+    const known = toProblem((code === 'NOT_FOUND' && wrongMethod(request.method, instance)) || error, code)
     if (!known) {
       log.error('unhandled error', {
         requestId,
@@ -174,27 +274,9 @@ export const errorHandler = (log: Logger) =>
           error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error,
       })
     }
-    const body =
-      known ?? problem(500, 'Internal Server Error', `unexpected error; quote request id ${requestId}`)
-    set.status = body.status
-    if (body.status === 503) set.headers['retry-after'] = '5'
-    return problemResponse({ ...body, instance, requestId }, set.headers as Record<string, string>)
+    const { problem, headers = {} } =
+      known ?? answer(500, 'Internal Server Error', `unexpected error; quote request id ${requestId}`)
+    set.status = problem.status
+    Object.assign(set.headers, headers)
+    return problemResponse({ ...problem, instance, requestId }, set.headers as Record<string, string>)
   })
-
-/** The OpenAPI shape of every error body. */
-export const ProblemSchema = t.Object(
-  {
-    type: t.String({ description: 'Problem type URI; about:blank means the title says it all' }),
-    title: t.String(),
-    status: t.Integer(),
-    detail: t.Optional(t.String()),
-    instance: t.Optional(t.String({ description: 'Request path' })),
-    requestId: t.Optional(t.String({ description: 'Quote it when reporting a problem' })),
-    errors: t.Optional(
-      t.Array(
-        t.Object({ in: t.String(), field: t.String({ description: 'JSON pointer' }), message: t.String() }),
-      ),
-    ),
-  },
-  { description: 'RFC 9457 problem details (application/problem+json)' },
-)

@@ -1,25 +1,58 @@
+import type { TObject } from '@sinclair/typebox'
 import { Elysia, ElysiaCustomStatusResponse } from 'elysia'
-import { InvalidInput, PayloadTooLarge, UnsupportedMediaType } from './errors'
+import { InvalidRequest, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType } from './errors'
 import type { Logger } from './log'
+import type { VersionCondition } from './versioning'
 
 // Accept caller ids that are safe to log and echo; anything else is replaced.
 const REQUEST_ID = /^[\w.:@-]{1,128}$/
 
-// Strong ETags only: If-Match uses strong comparison (RFC 9110 §13.1.1).
-const ETAG = /^"(\d{1,9})"$/
-
 export const etagOf = (version: number) => `"${version}"`
 
-/** The expected version from If-Match, else from the body; both present must agree. */
-export function expectedVersion(ifMatch: string | undefined, bodyVersion?: number): number | undefined {
-  if (ifMatch === undefined) return bodyVersion
-  const match = ETAG.exec(ifMatch.trim())
-  if (!match) throw new InvalidInput('headers', '/if-match', 'expected an ETag such as "3"')
-  const version = Number(match[1])
-  if (bodyVersion !== undefined && bodyVersion !== version) {
-    throw new InvalidInput('body', '/version', 'expected the same version as If-Match, or only one of them')
+// RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text.
+const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/
+// The tags this API issues: a version number, written without leading zeros.
+const VERSION_TAG = /^[1-9]\d{0,8}$/
+
+/**
+ * If-Match as RFC 9110 §13.1.1 evaluates it: `*` accepts any current version; a list accepts the versions its
+ * strong tags name (strong comparison, character by character; a weak tag never matches).
+ */
+export function parseIfMatch(value: string): VersionCondition {
+  if (value.trim() === '*') return { kind: 'precondition' }
+  const versions: number[] = []
+  // Commas may sit inside a tag, so elements are read tag by tag rather than split.
+  const elements = value.match(/\s*(?:W\/)?"[^"]*"\s*|[^,]+/g) ?? []
+  for (const element of elements.map((e) => e.trim()).filter(Boolean)) {
+    const tag = ENTITY_TAG.exec(element)
+    if (!tag) throw new InvalidRequest('headers', '/if-match', 'expected * or a list of ETags such as "3"')
+    if (!tag[1] && VERSION_TAG.test(tag[2] as string)) versions.push(Number(tag[2]))
   }
-  return version
+  if (elements.every((e) => e.trim() === ''))
+    throw new InvalidRequest('headers', '/if-match', 'expected * or a list of ETags such as "3"')
+  return { kind: 'precondition', versions }
+}
+
+/** The condition a change is made under: If-Match, or the version in the body; undefined when neither is sent. */
+export function versionCondition(
+  ifMatch: string | undefined,
+  bodyVersion?: number,
+): VersionCondition | undefined {
+  if (ifMatch !== undefined && bodyVersion !== undefined) {
+    throw new InvalidRequest('body', '/version', 'expected either If-Match or body.version, not both')
+  }
+  if (ifMatch !== undefined) return parseIfMatch(ifMatch)
+  return bodyVersion === undefined ? undefined : { kind: 'version', versions: [bodyVersion] }
+}
+
+/** JSON, in UTF-8 (RFC 8259 §8.1): `application/json` or `application/<x>+json`, charset absent or utf-8. */
+export function isJsonContentType(contentType: string): boolean {
+  const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim())
+  if (!/^application\/([\w.-]+\+)?json$/i.test(mediaType)) return false
+  return parameters.every((parameter) => {
+    const [name = '', raw = ''] = parameter.split('=').map((part) => part.trim())
+    return name.toLowerCase() !== 'charset' || /^"?utf-8"?$/i.test(raw)
+  })
 }
 
 function hasBody(request: Request): boolean {
@@ -76,7 +109,7 @@ export const requestContext = ({
   inFlight: InFlight
 }) => {
   const startedAt = new WeakMap<Request, number>()
-  return new Elysia()
+  return new Elysia({ name: 'request-context' })
     .onRequest(({ request, set }) => {
       inFlight.enter()
       startedAt.set(request, performance.now())
@@ -86,9 +119,11 @@ export const requestContext = ({
         throw new PayloadTooLarge(bodyLimitBytes)
       }
     })
-    .onParse({ as: 'global' }, async ({ request, contentType }) => {
+    .onParse({ as: 'global' }, async ({ request }) => {
       if (!hasBody(request)) return undefined
-      if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) throw new UnsupportedMediaType(contentType)
+      // The full header: Elysia's `contentType` drops the parameters, charset among them.
+      const contentType = request.headers.get('content-type') ?? ''
+      if (!isJsonContentType(contentType)) throw new UnsupportedMediaType(contentType)
       return JSON.parse(await readLimited(request, bodyLimitBytes))
     })
     .onAfterResponse({ as: 'global' }, ({ request, set }) => {
@@ -104,12 +139,73 @@ export const requestContext = ({
     })
 }
 
+const responseValue = (value: unknown) =>
+  value instanceof ElysiaCustomStatusResponse ? value.response : value
+
 /** Sets the ETag from the `version` of a single resource in the response, for If-Match round trips. */
 export const versionEtag = new Elysia({ name: 'version-etag' }).onAfterHandle(
   { as: 'scoped' },
-  ({ responseValue, set }) => {
-    const value = responseValue instanceof ElysiaCustomStatusResponse ? responseValue.response : responseValue
-    const version = (value as { version?: unknown } | undefined)?.version
+  ({ responseValue: value, set }) => {
+    const version = (responseValue(value) as { version?: unknown } | undefined)?.version
     if (typeof version === 'number') set.headers.etag = etagOf(version)
   },
 )
+
+/** A 201 names what it created: `Location: <collection path>/<id>` (RFC 9110 §15.3.2). */
+export const createdLocation = new Elysia({ name: 'created-location' }).onAfterHandle(
+  { as: 'scoped' },
+  ({ responseValue: value, request, set }) => {
+    if (!(value instanceof ElysiaCustomStatusResponse) || value.code !== 201) return
+    const id = (value.response as { id?: unknown } | undefined)?.id
+    if (typeof id !== 'string') return
+    set.headers.location = `${new URL(request.url).pathname.replace(/\/+$/, '')}/${encodeURIComponent(id)}`
+  },
+)
+
+/**
+ * Query strings carry text: integer parameters of `schema` are converted here so the schema checks them as
+ * integers (and names the parameter when it fails), and an empty parameter counts as not sent.
+ */
+export function queryCoercion(schema: TObject) {
+  const integers = Object.entries(schema.properties)
+    .filter(([, property]) => property.type === 'integer')
+    .map(([key]) => key)
+  return ({ query }: { query: Record<string, unknown> }) => {
+    for (const [key, value] of Object.entries(query)) if (value === '') delete query[key]
+    for (const key of integers) {
+      const value = query[key]
+      if (typeof value === 'string' && /^-?\d{1,15}$/.test(value)) query[key] = Number(value)
+    }
+  }
+}
+
+interface Route {
+  method: string
+  path: string
+}
+
+/** Compiles route paths (`/notes/:id`) once into matchers, to tell 404 (no such path) from 405 (wrong method). */
+export function allowedMethods(routes: () => Route[]) {
+  let compiled: { method: string; pattern: RegExp }[] = []
+  let compiledFrom = -1
+  return (method: string, pathname: string): MethodNotAllowed | undefined => {
+    const current = routes()
+    if (compiledFrom !== current.length) {
+      compiled = current.map((route) => ({
+        method: route.method,
+        pattern: new RegExp(
+          `^${route.path
+            .replace(/\/+$/, '')
+            .split('/')
+            .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+            .join('/')}/?$`,
+        ),
+      }))
+      compiledFrom = current.length
+    }
+    const allowed = new Set(compiled.filter((route) => route.pattern.test(pathname)).map((r) => r.method))
+    if (allowed.size === 0 || allowed.has(method)) return undefined
+    if (allowed.has('GET')) allowed.add('HEAD')
+    return new MethodNotAllowed(method, [...allowed].sort())
+  }
+}

@@ -1,13 +1,13 @@
-import { openapi } from '@elysiajs/openapi'
-import { Elysia } from 'elysia'
+import { type AnyElysia, Elysia } from 'elysia'
+import packageJson from '../package.json' with { type: 'json' }
 import type { Config } from './config'
 import type { Orm } from './db'
 import { errorHandler } from './errors'
 import { registerFormats } from './formats'
-import { InFlight, requestContext } from './http'
+import { allowedMethods, InFlight, requestContext } from './http'
 import type { Logger } from './log'
-import { health } from './modules/health'
-import { notes } from './modules/notes'
+import { modules } from './modules'
+import { openapiRoutes } from './openapi'
 
 export interface AppDeps {
   config: Pick<Config, 'bodyLimitBytes'> & Partial<Pick<Config, 'release'>>
@@ -19,29 +19,31 @@ export interface AppDeps {
 
 export const createApp = ({ config, orm, log, inFlight = new InFlight() }: AppDeps) => {
   registerFormats()
-  return new Elysia({
+  const deps = { orm, config: { release: config.release ?? 'unknown' } }
+  const app: AnyElysia = new Elysia({
     // Bun's own limit answers with an empty 413; ours (in requestContext) answers problem+json.
     serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
+    // Unknown body fields are refused rather than silently dropped, and a non-object body is named as such.
+    normalize: false,
   })
     .use(requestContext({ log, bodyLimitBytes: config.bodyLimitBytes, inFlight }))
-    .use(errorHandler(log))
     .use(
-      openapi({
-        documentation: {
-          info: {
-            title: 'bakehouse API',
-            version: '0.1.0',
-            description: 'Errors are RFC 9457 problem+json.',
-          },
-          tags: [
-            { name: 'notes', description: 'Example feature module' },
-            { name: 'health', description: 'Liveness and readiness probes' },
-          ],
-        },
+      errorHandler(
+        log,
+        allowedMethods(() => app.routes),
+      ),
+    )
+    .use(
+      openapiRoutes(() => app, {
+        title: `${packageJson.name} API`,
+        version: packageJson.version,
+        description:
+          'Errors are RFC 9457 problem+json. No authentication: this example API is open by design.',
+        tags: modules.map((module) => module.tag),
       }),
     )
-    .use(health(orm, config.release))
-    .use(notes(orm))
+  for (const module of modules) app.use(module.routes(deps))
+  return app
 }
 
 export type App = ReturnType<typeof createApp>

@@ -1,7 +1,8 @@
-import { Elysia, t } from 'elysia'
-import { db, type Orm } from '../../db'
-import { ProblemSchema } from '../../errors'
-import { expectedVersion, versionEtag } from '../../http'
+import { Elysia } from 'elysia'
+import { db } from '../../db'
+import { createdLocation, queryCoercion, versionCondition, versionEtag } from '../../http'
+import { NoContent, Problem, problemModel } from '../../openapi'
+import type { ModuleDeps } from '..'
 import {
   IfMatchHeaders,
   NoteCreate,
@@ -18,44 +19,58 @@ import { createNote, deleteNote, getNote, listNotes, updateNote } from './servic
 const tags = ['notes']
 
 /** The notes API: each handler destructures the context, calls the service, returns. */
-export const notes = (orm: Orm) =>
+export const notes = ({ orm }: ModuleDeps) =>
   new Elysia({ prefix: '/notes' })
+    .use(problemModel)
+    .model({ Note: NotePublic, NotePage })
     .use(db(orm))
     .use(versionEtag)
-    .post('/', async ({ em, body, status }) => status(201, toPublic(await createNote(em, body))), {
+    .use(createdLocation)
+    .post('', async ({ em, body, status }) => status(201, toPublic(await createNote(em, body))), {
       body: NoteCreate,
-      // Our global parser does the reading; naming the format puts the body schema into the OpenAPI document.
+      // Our global parser does the reading; naming the format keeps the document to application/json.
       parse: 'json',
-      response: { 201: NotePublic, 415: ProblemSchema, 422: ProblemSchema },
-      detail: { summary: 'Create a note', tags },
+      response: { 201: 'Note', 400: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
+      detail: { operationId: 'createNote', summary: 'Create a note', tags },
     })
-    .get('/', async ({ em, query }) => toPublicPage(await listNotes(em, query)), {
+    .get('', async ({ em, query }) => toPublicPage(await listNotes(em, query)), {
       query: NoteListQuery,
-      response: { 200: NotePage, 422: ProblemSchema },
-      detail: { summary: 'List notes, oldest first, with an optional text filter', tags },
+      transform: queryCoercion(NoteListQuery),
+      response: { 200: 'NotePage', 422: Problem, 503: Problem },
+      detail: {
+        operationId: 'listNotes',
+        summary: 'List notes, oldest first, with an optional text filter',
+        tags,
+      },
     })
     .get('/:id', async ({ em, params }) => toPublic(await getNote(em, params.id)), {
       params: NoteParams,
-      response: { 200: NotePublic, 404: ProblemSchema, 422: ProblemSchema },
-      detail: { summary: 'Get a note; the ETag carries its version', tags },
+      response: { 200: 'Note', 404: Problem, 422: Problem, 503: Problem },
+      detail: { operationId: 'getNote', summary: 'Get a note; the ETag carries its version', tags },
     })
     .patch(
       '/:id',
       async ({ em, params, body: { version, ...changes }, headers }) =>
-        toPublic(await updateNote(em, params.id, changes, expectedVersion(headers['if-match'], version))),
+        toPublic(await updateNote(em, params.id, changes, versionCondition(headers['if-match'], version))),
       {
         params: NoteParams,
         headers: IfMatchHeaders,
         body: NoteUpdate,
         parse: 'json',
         response: {
-          200: NotePublic,
-          404: ProblemSchema,
-          409: ProblemSchema,
-          422: ProblemSchema,
-          428: ProblemSchema,
+          200: 'Note',
+          400: Problem,
+          404: Problem,
+          409: Problem,
+          412: Problem,
+          413: Problem,
+          415: Problem,
+          422: Problem,
+          428: Problem,
+          503: Problem,
         },
         detail: {
+          operationId: 'updateNote',
           summary: 'Change title and/or body of the version named by If-Match (or body.version)',
           tags,
         },
@@ -64,11 +79,11 @@ export const notes = (orm: Orm) =>
     .delete(
       '/:id',
       async ({ em, params, headers, status }) =>
-        status(204, await deleteNote(em, params.id, expectedVersion(headers['if-match']))),
+        status(204, await deleteNote(em, params.id, versionCondition(headers['if-match']))),
       {
         params: NoteParams,
         headers: IfMatchHeaders,
-        response: { 204: t.Void(), 404: ProblemSchema, 409: ProblemSchema, 428: ProblemSchema },
-        detail: { summary: 'Delete the version named by If-Match', tags },
+        response: { 204: NoContent, 404: Problem, 412: Problem, 422: Problem, 428: Problem, 503: Problem },
+        detail: { operationId: 'deleteNote', summary: 'Delete the version named by If-Match', tags },
       },
     )

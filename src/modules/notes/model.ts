@@ -8,6 +8,10 @@ export const LIST_LIMIT_DEFAULT = 20
 // PostgreSQL text cannot hold U+0000; caught here it is a 422 for the field, not a driver error.
 const NO_NUL = '^[^\\u0000]*$'
 
+// Plain TypeBox numbers throughout: Elysia's t.Integer is a Transform that documents itself as string-or-integer
+// and, in the query, loses the parameter's name when it fails (http.ts's queryCoercion converts query strings).
+const Version = Type.Integer({ minimum: 1, description: 'Current version, as in the ETag' })
+
 const Title = t.String({
   minLength: 1,
   maxLength: NOTE_TITLE_MAX,
@@ -15,35 +19,47 @@ const Title = t.String({
   description: 'Short, non-empty title',
 })
 const Body = t.String({ maxLength: NOTE_BODY_MAX, pattern: NO_NUL, description: 'Free text' })
-// Response-only, so plain TypeBox: Elysia's t.Integer is a Transform (it coerces numeric strings), and one Transform
-// makes Elysia check the whole response with the slow dynamic Value.Encode instead of the compiled checker.
-const Version = Type.Integer({ minimum: 1, description: 'Current version, as in the ETag' })
 
-export const NoteCreate = t.Object({ title: Title, body: t.Optional(Body) })
+// Unknown fields are refused (422), so a misspelt field is never silently dropped.
+export const NoteCreate = t.Object({ title: Title, body: t.Optional(Body) }, { additionalProperties: false })
 
-export const NoteUpdate = t.Object({
-  title: t.Optional(Title),
-  body: t.Optional(Body),
-  version: t.Optional(t.Integer({ minimum: 1, description: 'Alternative to If-Match' })),
-})
+export const NoteUpdate = t.Object(
+  {
+    title: t.Optional(Title),
+    body: t.Optional(Body),
+    version: t.Optional(
+      Type.Integer({ minimum: 1, description: 'The version being changed, instead of If-Match' }),
+    ),
+  },
+  { additionalProperties: false },
+)
 
 export const NoteParams = t.Object({ id: t.String({ format: 'uuid', description: 'Note id (UUIDv7)' }) })
 
 export const NoteListQuery = t.Object({
-  limit: t.Integer({ minimum: 1, maximum: LIST_LIMIT_MAX, default: LIST_LIMIT_DEFAULT }),
+  limit: t.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: LIST_LIMIT_MAX,
+      default: LIST_LIMIT_DEFAULT,
+      description: 'Page size',
+    }),
+  ),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
   q: t.Optional(
     t.String({
       minLength: 1,
       maxLength: NOTE_TITLE_MAX,
       pattern: NO_NUL,
-      description: 'Case-insensitive text filter',
+      description: 'Case-insensitive text filter on title and body',
     }),
   ),
 })
 
 export const IfMatchHeaders = t.Object({
-  'if-match': t.Optional(t.String({ description: 'ETag of the version being changed, e.g. "3"' })),
+  'if-match': t.Optional(
+    t.String({ description: 'ETag(s) of the version being changed, e.g. "3", or * for any version' }),
+  ),
 })
 
 export const NotePublic = t.Object({

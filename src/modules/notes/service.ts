@@ -1,9 +1,10 @@
 import { OptimisticLockError } from '@mikro-orm/core'
 import type { EntityManager } from '../../db'
-import { InvalidInput, NotFound, VersionConflict, VersionRequired } from '../../errors'
+import { InvalidCursor, NotFound, NothingToChange, VersionRequired } from '../../errors'
 import { UUID } from '../../formats'
+import { acceptsVersion, type VersionCondition, versionMismatch } from '../../versioning'
 import { Note } from './entity'
-import type { NoteCreate, NoteListQuery, NoteUpdate } from './model'
+import { LIST_LIMIT_DEFAULT, type NoteCreate, type NoteListQuery, type NoteUpdate } from './model'
 
 export interface Page<T> {
   items: T[]
@@ -23,7 +24,10 @@ export async function getNote(em: EntityManager, id: string): Promise<Note> {
 }
 
 /** Keyset pagination on the time-ordered id: stable under concurrent inserts, no OFFSET scans. */
-export async function listNotes(em: EntityManager, { limit, cursor, q }: NoteListQuery): Promise<Page<Note>> {
+export async function listNotes(
+  em: EntityManager,
+  { limit = LIST_LIMIT_DEFAULT, cursor, q }: NoteListQuery,
+): Promise<Page<Note>> {
   const after = cursor === undefined ? undefined : decodeCursor(cursor)
   const pattern = q === undefined ? undefined : `%${q.replace(/[\\%_]/g, '\\$&')}%`
   const rows = await em.find(
@@ -39,41 +43,46 @@ export async function listNotes(em: EntityManager, { limit, cursor, q }: NoteLis
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
 }
 
+/** Applies the changes if the note's current version meets `condition`; the write itself is version-checked too. */
 export async function updateNote(
   em: EntityManager,
   id: string,
   { title, body }: Omit<NoteUpdate, 'version'>,
-  expectedVersion: number | undefined,
+  condition: VersionCondition | undefined,
 ): Promise<Note> {
   if (title === undefined && body === undefined) {
-    throw new InvalidInput('body', '/', 'expected at least one of title, body')
+    throw new NothingToChange(['title', 'body'])
   }
-  if (expectedVersion === undefined) throw new VersionRequired('note')
+  if (condition === undefined) throw new VersionRequired('note')
   const note = await getNote(em, id)
-  if (note.version !== expectedVersion) throw new VersionConflict('note', id, expectedVersion, note.version)
+  if (!acceptsVersion(condition, note.version)) throw versionMismatch(condition, 'note', id, note.version)
   em.assign(note, { ...(title !== undefined && { title }), ...(body !== undefined && { body }) })
   try {
     await em.flush()
   } catch (error) {
     // The versioned UPDATE matched no row: another writer got there between our read and write.
-    if (error instanceof OptimisticLockError)
-      throw new VersionConflict('note', id, expectedVersion, undefined)
+    if (error instanceof OptimisticLockError) throw versionMismatch(condition, 'note', id, undefined)
     throw error
   }
   return note
 }
 
-/** One conditional DELETE: nothing is removed unless the row is still at the expected version. */
+/** One conditional DELETE: nothing is removed unless the row's version still meets `condition`. */
 export async function deleteNote(
   em: EntityManager,
   id: string,
-  expectedVersion: number | undefined,
+  condition: VersionCondition | undefined,
 ): Promise<void> {
-  if (expectedVersion === undefined) throw new VersionRequired('note')
-  const deleted = await em.nativeDelete(Note, { id, version: expectedVersion })
+  if (condition === undefined) throw new VersionRequired('note')
+  const versions = condition.versions
+  // A condition naming no version this API could have issued matches nothing: no DELETE is sent.
+  const deleted =
+    versions?.length === 0
+      ? 0
+      : await em.nativeDelete(Note, { id, ...(versions && { version: { $in: [...versions] } }) })
   if (deleted === 1) return
   const current = await getNote(em, id)
-  throw new VersionConflict('note', id, expectedVersion, current.version)
+  throw versionMismatch(condition, 'note', id, current.version)
 }
 
 function encodeCursor(id: string): string {
@@ -82,6 +91,6 @@ function encodeCursor(id: string): string {
 
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString()
-  if (!UUID.test(id)) throw new InvalidInput('query', '/cursor', 'expected a nextCursor returned by this API')
+  if (!UUID.test(id)) throw new InvalidCursor()
   return id
 }
