@@ -247,6 +247,22 @@ export function toProblem(error: unknown, code: unknown): ProblemAnswer | undefi
   return undefined
 }
 
+/** An unexpected error for the log: its class, message and stack, and for a response that failed its schema,
+ * where and why (never the values, which are the database's data). */
+function describeError(error: unknown) {
+  if (error instanceof ValidationError) {
+    return {
+      name: 'ValidationError',
+      message: `the ${error.type} does not match its schema`,
+      issues: error.all.map((issue) => ({ path: issue.path, message: issue.message })),
+    }
+  }
+  if (!(error instanceof Error)) return error
+  // Libraries' error classes often leave `name` as plain 'Error'; the class name says more.
+  const name = error.name === 'Error' ? error.constructor.name : error.name
+  return { name, message: error.message, stack: error.stack }
+}
+
 export function problemResponse(body: Problem, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status: body.status,
@@ -266,14 +282,7 @@ export const errorHandler = (
     const requestId = String(set.headers['x-request-id'] ?? '')
     const instance = new URL(request.url).pathname
     const known = toProblem((code === 'NOT_FOUND' && wrongMethod(request.method, instance)) || error, code)
-    if (!known) {
-      log.error('unhandled error', {
-        requestId,
-        path: instance,
-        error:
-          error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error,
-      })
-    }
+    if (!known) log.error('unhandled error', { requestId, path: instance, error: describeError(error) })
     const { problem, headers = {} } =
       known ?? answer(500, 'Internal Server Error', `unexpected error; quote request id ${requestId}`)
     set.status = problem.status

@@ -45,10 +45,13 @@ export function versionCondition(
   return bodyVersion === undefined ? undefined : { kind: 'version', versions: [bodyVersion] }
 }
 
-/** JSON, in UTF-8 (RFC 8259 §8.1): `application/json` or `application/<x>+json`, charset absent or utf-8. */
+/**
+ * The one media type the document declares for request bodies: `application/json`, in UTF-8 (RFC 8259 §8.1),
+ * so charset may be absent or utf-8. `+json` types promise other semantics (e.g. merge-patch) and are refused.
+ */
 export function isJsonContentType(contentType: string): boolean {
   const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim())
-  if (!/^application\/([\w.-]+\+)?json$/i.test(mediaType)) return false
+  if (mediaType.toLowerCase() !== 'application/json') return false
   return parameters.every((parameter) => {
     const [name = '', raw = ''] = parameter.split('=').map((part) => part.trim())
     return name.toLowerCase() !== 'charset' || /^"?utf-8"?$/i.test(raw)

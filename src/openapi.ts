@@ -54,7 +54,12 @@ const REASONS: Record<string, string> = {
   503: 'The database is unavailable; retry after Retry-After seconds',
 }
 
-const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema })
+// Required: the server always sends these where the document lists them.
+const header = (description: string, schema: Json = { type: 'string' }) => ({
+  description,
+  required: true,
+  schema,
+})
 
 /** Headers every response carries, and those that go with particular statuses. */
 const HEADERS = {

@@ -38,7 +38,8 @@ export const createApp = ({ config, orm, log, inFlight = new InFlight() }: AppDe
         title: `${packageJson.name} API`,
         version: packageJson.version,
         description:
-          'Errors are RFC 9457 problem+json. No authentication: this example API is open by design.',
+          'Errors are RFC 9457 problem+json. An empty query parameter counts as not sent. ' +
+          'No authentication: this example API is open by design.',
         tags: modules.map((module) => module.tag),
       }),
     )

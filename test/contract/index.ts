@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { clientFor, type ContractTarget } from './target'
+import { type ContractTarget, clientFor } from './target'
 
 /** The whole contract, declared against whichever target `target()` returns once the suite's setup has run. */
 export function describeContract(target: () => ContractTarget) {

@@ -25,7 +25,9 @@ export async function startFromSource(): Promise<ContractTarget & { stop(): Prom
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: appUrl.toString() }
   const migrate = Bun.spawn(['bun', 'src/migrate.ts'], { env, stdout: 'pipe', stderr: 'pipe' })
   if ((await migrate.exited) !== 0) {
-    throw new Error(`expected bun src/migrate.ts to exit 0, got:\n${await new Response(migrate.stderr).text()}`)
+    throw new Error(
+      `expected bun src/migrate.ts to exit 0, got:\n${await new Response(migrate.stderr).text()}`,
+    )
   }
   const port = await freePort()
   const server = Bun.spawn(['bun', 'src/index.ts'], {
@@ -46,7 +48,12 @@ export async function startFromSource(): Promise<ContractTarget & { stop(): Prom
   })()
   const baseUrl = `http://127.0.0.1:${port}`
   const deadline = performance.now() + 30_000
-  while ((await fetch(`${baseUrl}/health/ready`).then((r) => r.status, () => 0)) !== 200) {
+  while (
+    (await fetch(`${baseUrl}/health/ready`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
     if (performance.now() > deadline || server.exitCode !== null)
       throw new Error(`expected the server from source to turn ready, got:\n${lines.join('\n')}`)
     await Bun.sleep(100)

@@ -11,7 +11,10 @@ export interface ContractTarget {
   name: string
   baseUrl: string
   /** SQL as a superuser on the app's database (`database: 'postgres'` for the maintenance database). */
-  sql<Row = Record<string, unknown>>(query: string, options?: { database?: 'app' | 'postgres' }): Promise<Row[]>
+  sql<Row = Record<string, unknown>>(
+    query: string,
+    options?: { database?: 'app' | 'postgres' },
+  ): Promise<Row[]>
   /** The app's database, the role it logs in as and that role's password (fault tests change and restore them). */
   database: { name: string; role: string; password: string; roleIsSuperuser: boolean }
   /** Every line the server has written to stdout so far (one JSON object per request or event). */

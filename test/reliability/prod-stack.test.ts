@@ -44,15 +44,33 @@ async function container(service: string): Promise<Container> {
   return info
 }
 
-/** Host pids of every process in a service's container, with their command names. */
-async function processes(service: string): Promise<{ pid: number; comm: string }[]> {
-  const out = await must(['docker', 'top', await containerOf(service), '-o', 'pid,comm'])
+/** Host pids of every process in a service's container, with their parent pids and command lines. */
+async function processes(service: string): Promise<{ pid: number; ppid: number; args: string }[]> {
+  const out = await must(['docker', 'top', await containerOf(service), '-o', 'pid,ppid,args'])
   return out
     .trim()
     .split('\n')
     .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .map(([pid, comm]) => ({ pid: Number(pid), comm: comm ?? '' }))
+    .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
+    .filter((match) => match !== null)
+    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args ?? '' }))
+}
+
+/**
+ * The service's main process: the child of the container's init (tini) running the server, never a healthcheck
+ * or `docker exec` process, which run beside it as children of the container runtime.
+ */
+async function mainProcess(service: 'api' | 'db'): Promise<{ pid: number; args: string }> {
+  const init = (await container(service)).State.Pid
+  const server = service === 'api' ? /\bbun\b.*\bindex\.js\b/ : /(^|\/)postgres(\s|$)/
+  const procs = await processes(service)
+  const main = procs.filter((p) => p.ppid === init && server.test(p.args))
+  if (main.length !== 1 || !main[0]) {
+    throw new Error(
+      `expected exactly one ${service} server process under init (pid ${init}), got ${JSON.stringify(procs)}`,
+    )
+  }
+  return main[0]
 }
 
 /** A field of /proc/<pid>/status on the host, e.g. CapEff or NoNewPrivs. */
@@ -181,7 +199,7 @@ describe('prod stack: runtime policy (docker inspect and /proc of every containe
       ({ s, procs }) =>
         procs
           .filter((p) => procStatus(p.pid, 'CapEff') !== '0000000000000000')
-          .map((p) => `${s}: ${p.comm} has CapEff ${procStatus(p.pid, 'CapEff')}`),
+          .map((p) => `${s}: ${p.args} has CapEff ${procStatus(p.pid, 'CapEff')}`),
     ),
   )
   policy('no-new-privileges set and in force in every process', async () => [
@@ -192,7 +210,7 @@ describe('prod stack: runtime policy (docker inspect and /proc of every containe
       ({ s, procs }) =>
         procs
           .filter((p) => procStatus(p.pid, 'NoNewPrivs') !== '1')
-          .map((p) => `${s}: ${p.comm} NoNewPrivs ${procStatus(p.pid, 'NoNewPrivs')}`),
+          .map((p) => `${s}: ${p.args} NoNewPrivs ${procStatus(p.pid, 'NoNewPrivs')}`),
     ),
   ])
   policy('read-only root filesystem', () =>
@@ -215,7 +233,7 @@ describe('prod stack: runtime policy (docker inspect and /proc of every containe
       ({ s, procs }) =>
         procs
           .filter((p) => procStatus(p.pid, 'Uid')?.split(/\s+/)[0] === '0')
-          .map((p) => `${s}: ${p.comm} runs as uid 0`),
+          .map((p) => `${s}: ${p.args} runs as uid 0`),
     ),
   ])
   policy('restart policy unless-stopped', () =>
@@ -429,12 +447,18 @@ describe('prod stack: durability', () => {
       const start = performance.now()
       let killedAt = 0
       const result = await insertsThrough(label, 2_000, 400, async () => {
-        // The main process under tini, killed from the host as a crash or the OOM killer would.
-        const procs = await processes(service)
-        const main = procs.find((p) => p.comm === (service === 'api' ? 'bun' : 'postgres'))
-        if (!main) throw new Error(`expected a ${service} main process, got ${JSON.stringify(procs)}`)
+        // The server process under tini, killed from the host as a crash or the OOM killer would.
+        const main = await mainProcess(service)
         killedAt = performance.now()
         process.kill(main.pid, 'SIGKILL')
+        // Loud, not later and vague: the kill must take the container down and Docker must restart it.
+        await waitFor(
+          `Docker to restart the ${service} after kill -9 of pid ${main.pid} (${main.args})`,
+          async () => {
+            return (await container(service)).RestartCount > before.RestartCount
+          },
+          15,
+        )
       })
       const recoveredMs = await waitFor(
         'the stack to be ready again',
