@@ -1,5 +1,5 @@
 import { type AnyElysia, Elysia } from 'elysia'
-import packageJson from '../package.json' with { type: 'json' }
+import { name, version } from '../package.json' with { type: 'json' }
 import type { Config } from './config'
 import type { Orm } from './db'
 import { errorHandler } from './errors'
@@ -35,8 +35,8 @@ export const createApp = ({ config, orm, log, inFlight = new InFlight() }: AppDe
     )
     .use(
       openapiRoutes(() => app, {
-        title: `${packageJson.name} API`,
-        version: packageJson.version,
+        title: `${name} API`,
+        version,
         description:
           'Errors are RFC 9457 problem+json. An empty query parameter counts as not sent. ' +
           'No authentication: this example API is open by design.',
