@@ -255,6 +255,18 @@ export function problemResponse(body: Problem, headers: Record<string, string> =
 }
 
 /**
+ * What the log says about an unexpected error. A response that fails its own schema is named by class and paths
+ * only: Elysia's message would carry the whole response, stored data included.
+ */
+function describeError(error: unknown) {
+  if (error instanceof ValidationError) {
+    const errors = error.all.map(({ path, message }) => ({ path, message }))
+    return { name: error.constructor.name, on: error.type, errors }
+  }
+  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error
+}
+
+/**
  * The one error handler: registered before the modules so that it sees all of their errors. `wrongMethod` tells
  * an unknown path (404) from a known path asked with a method it does not take (405).
  */
@@ -266,14 +278,7 @@ export const errorHandler = (
     const requestId = String(set.headers['x-request-id'] ?? '')
     const instance = new URL(request.url).pathname
     const known = toProblem((code === 'NOT_FOUND' && wrongMethod(request.method, instance)) || error, code)
-    if (!known) {
-      log.error('unhandled error', {
-        requestId,
-        path: instance,
-        error:
-          error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error,
-      })
-    }
+    if (!known) log.error('unhandled error', { requestId, path: instance, error: describeError(error) })
     const { problem, headers = {} } =
       known ?? answer(500, 'Internal Server Error', `unexpected error; quote request id ${requestId}`)
     set.status = problem.status
