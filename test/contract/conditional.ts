@@ -53,6 +53,10 @@ export function conditionalContract(api: Contract) {
     })
 
     it('evaluates If-Match as RFC 9110 does: * and lists match, weak and look-alike tags do not', async () => {
+      // Strong comparison is character by character: "01" is not the tag "1".
+      const first = await api.createNote('v1')
+      expect((await patch(first.id, { title: 'no' }, '"01"')).response.status).toBe(412)
+      expect(await api.stored(first.id)).toEqual([{ title: 'v1', body: '', version: 1 }])
       const note = await noteAtVersion2()
       const cases: [string, number][] = [
         ['W/"2"', 412],
