@@ -124,16 +124,22 @@ function databaseUrlFrom(env: RawEnv, problems: string[]): string | undefined {
   }
   const host = env.DATABASE_HOST as string
   const url = new URL('postgres://localhost')
-  // URL setters ignore what they cannot parse (an IPv6 zone id, say): the result is checked, never assumed.
-  const hostname = isIPv6(host) ? `[${host}]` : host
-  if (host.startsWith('/')) url.searchParams.set('host', host)
-  else if (HOST_NAME.test(host) || isIPv6(host)) url.hostname = hostname
-  if (!host.startsWith('/') && url.hostname.toLowerCase() !== hostname.toLowerCase()) {
+  const refuse = (hint = '') => {
     problems.push(
-      `DATABASE_HOST: expected a host name, an IP address or a socket directory (an absolute path), got ${JSON.stringify(host)}` +
-        (!isIPv6(host) && /:\d+$/.test(host) ? '; put the port in DATABASE_PORT' : ''),
+      `DATABASE_HOST: expected a host name, an IP address or a socket directory (an absolute path), got ${JSON.stringify(host)}${hint}`,
     )
     return undefined
+  }
+  if (host.startsWith('/')) url.searchParams.set('host', host)
+  else if (isIPv6(host)) {
+    // A URL has no room for a zone id; refused rather than dropped. The URL may write the address shorter.
+    if (host.includes('%')) return refuse('; IPv6 zone ids (%…) are not supported')
+    url.hostname = `[${host}]`
+  } else {
+    // URL setters ignore what they cannot parse: the result is checked, never assumed.
+    if (HOST_NAME.test(host)) url.hostname = host
+    if (url.hostname.toLowerCase() !== host.toLowerCase())
+      return refuse(/:\d+$/.test(host) ? '; put the port in DATABASE_PORT' : '')
   }
   url.port = String(env.DATABASE_PORT ?? 5432)
   url.username = encodeURIComponent(env.DATABASE_USER as string)

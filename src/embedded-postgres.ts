@@ -28,6 +28,8 @@ interface Options {
   /** Keep the data directory after stop (dev); throwaway clusters (tests) delete it. */
   persistent: boolean
   log: Logger
+  /** Server settings (`postgres -c name=value`), e.g. where it listens. */
+  settings?: Record<string, string>
 }
 
 const USER = 'postgres'
@@ -75,6 +77,7 @@ export async function startEmbeddedPostgres({
   port,
   persistent,
   log,
+  settings = {},
 }: Options): Promise<EmbeddedPostgresHandle> {
   const { databaseDir, binaries } = placeForRoot(resolve(dir), log)
   mkdirSync(databaseDir, { recursive: true })
@@ -85,6 +88,7 @@ export async function startEmbeddedPostgres({
     user: USER,
     password: PASSWORD,
     persistent,
+    postgresFlags: Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     // Postgres refuses to run as root; the package then runs it as a dedicated system user.
     createPostgresUser: runsAsRoot,
     onLog: (message) => log.debug('postgres', { message: String(message).trim() }),

@@ -247,27 +247,26 @@ export function toProblem(error: unknown, code: unknown): ProblemAnswer | undefi
   return undefined
 }
 
-/** An unexpected error for the log: its class, message and stack, and for a response that failed its schema,
- * where and why (never the values, which are the database's data). */
-function describeError(error: unknown) {
-  if (error instanceof ValidationError) {
-    return {
-      name: 'ValidationError',
-      message: `the ${error.type} does not match its schema`,
-      issues: error.all.map((issue) => ({ path: issue.path, message: issue.message })),
-    }
-  }
-  if (!(error instanceof Error)) return error
-  // Libraries' error classes often leave `name` as plain 'Error'; the class name says more.
-  const name = error.name === 'Error' ? error.constructor.name : error.name
-  return { name, message: error.message, stack: error.stack }
-}
-
 export function problemResponse(body: Problem, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status: body.status,
     headers: { ...headers, 'content-type': PROBLEM_CONTENT_TYPE },
   })
+}
+
+/**
+ * What the log says about an unexpected error. A response that fails its own schema is named by class and paths
+ * only: Elysia's message would carry the whole response, stored data included.
+ */
+function describeError(error: unknown) {
+  if (error instanceof ValidationError) {
+    const errors = error.all.map(({ path, message }) => ({ path, message }))
+    return { name: error.constructor.name, on: error.type, errors }
+  }
+  if (!(error instanceof Error)) return error
+  // Libraries' error classes often leave `name` as plain 'Error'; the class name says more.
+  const name = error.name === 'Error' ? error.constructor.name : error.name
+  return { name, message: error.message, stack: error.stack }
 }
 
 /**

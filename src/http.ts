@@ -10,7 +10,9 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 export const etagOf = (version: number) => `"${version}"`
 
 // RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text.
-const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/
+const ENTITY_TAG = '(W\\/)?"([\\x21\\x23-\\x7e\\x80-\\xff]*)"'
+// §5.6.1: a comma-separated list of at least one tag, whose empty elements are ignored.
+const TAG_LIST = new RegExp(`^[\\s,]*${ENTITY_TAG}(\\s*,[\\s,]*${ENTITY_TAG})*[\\s,]*$`)
 // The tags this API issues: a version number, written without leading zeros.
 const VERSION_TAG = /^[1-9]\d{0,8}$/
 
@@ -20,16 +22,11 @@ const VERSION_TAG = /^[1-9]\d{0,8}$/
  */
 export function parseIfMatch(value: string): VersionCondition {
   if (value.trim() === '*') return { kind: 'precondition' }
-  const versions: number[] = []
-  // Commas may sit inside a tag, so elements are read tag by tag rather than split.
-  const elements = value.match(/\s*(?:W\/)?"[^"]*"\s*|[^,]+/g) ?? []
-  for (const element of elements.map((e) => e.trim()).filter(Boolean)) {
-    const tag = ENTITY_TAG.exec(element)
-    if (!tag) throw new InvalidRequest('headers', '/if-match', 'expected * or a list of ETags such as "3"')
-    if (!tag[1] && VERSION_TAG.test(tag[2] as string)) versions.push(Number(tag[2]))
-  }
-  if (elements.every((e) => e.trim() === ''))
+  if (!TAG_LIST.test(value))
     throw new InvalidRequest('headers', '/if-match', 'expected * or a list of ETags such as "3"')
+  const versions = [...value.matchAll(new RegExp(ENTITY_TAG, 'g'))]
+    .filter(([, weak, opaque]) => !weak && VERSION_TAG.test(opaque as string))
+    .map(([, , opaque]) => Number(opaque))
   return { kind: 'precondition', versions }
 }
 

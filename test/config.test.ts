@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from '../src/config'
+import { connectionOptions } from '../src/db'
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -105,5 +106,73 @@ describe('parseConfig', () => {
     expect(problemsOf({ DATABASE_URL_FILE: join(dir, 'missing') }).join()).toMatch(
       /DATABASE_URL_FILE: expected a readable file/,
     )
+  })
+})
+
+describe('DATABASE_HOST', () => {
+  const parts = { DATABASE_USER: 'app', DATABASE_PASSWORD: 'p@ss:w/rd', DATABASE_NAME: 'notes' }
+  /** Where the app would connect, as the ORM is given it. */
+  const target = (host: string) =>
+    connectionOptions(
+      parseConfig({ ...parts, DATABASE_HOST: host, DATABASE_PORT: '6432' }).databaseUrl as string,
+    )
+  const expected = (host: string) => ({
+    host,
+    port: 6432,
+    user: 'app',
+    password: 'p@ss:w/rd',
+    dbName: 'notes',
+  })
+
+  it('takes a host name or an IPv4 address as it is', () => {
+    for (const host of ['db', 'db_1', 'db.internal.example.com', 'localhost', '10.0.0.5'])
+      expect(target(host)).toEqual(expected(host))
+  })
+
+  it('takes an IPv6 address, bracketed in the URL', () => {
+    const config = parseConfig({ ...parts, DATABASE_HOST: '::1' })
+    expect(new URL(config.databaseUrl as string).host).toBe('[::1]:5432')
+    expect(target('::1')).toEqual(expected('::1'))
+    expect(target('2001:DB8:0:0:0:0:0:5')).toEqual(expected('2001:db8::5'))
+  })
+
+  it('takes a socket directory (an absolute path), passed as ?host= the way libpq reads it', () => {
+    for (const dir of ['/var/run/postgresql', '/tmp/my sockets']) {
+      const url = new URL(parseConfig({ ...parts, DATABASE_HOST: dir }).databaseUrl as string)
+      expect(url.searchParams.get('host')).toBe(dir)
+      expect(target(dir)).toEqual(expected(dir))
+    }
+  })
+
+  it('refuses anything else at start, naming the key and never substituting a host', () => {
+    const cases: [string, RegExp][] = [
+      ['db:5432', /; put the port in DATABASE_PORT$/],
+      ['fe80::1%eth0', /; IPv6 zone ids \(%…\) are not supported$/],
+      ['[::1]', /got "\[::1\]"$/],
+      ['http://db', /got "http:\/\/db"$/],
+      ['db/notes', /got "db\/notes"$/],
+      ['user@db', /got "user@db"$/],
+      ['relative/dir', /got "relative\/dir"$/],
+      [' db', /got " db"$/],
+      ['-db', /got "-db"$/],
+    ]
+    for (const [host, detail] of cases) {
+      const problems = problemsOf({ ...parts, DATABASE_HOST: host })
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toMatch(/^DATABASE_HOST: expected a host name, an IP address or a socket directory/)
+      expect(problems[0]).toMatch(detail)
+    }
+  })
+})
+
+describe('connectionOptions', () => {
+  it('reads the host forms libpq and node-postgres read from a DATABASE_URL', () => {
+    const forms: [string, string][] = [
+      ['postgres://u:p@[::1]:5433/db', '::1'],
+      ['postgres://u:p@localhost:5433/db?host=/var/run/postgresql', '/var/run/postgresql'],
+      ['postgres://u:p@%2Fvar%2Frun%2Fpostgresql:5433/db', '/var/run/postgresql'],
+    ]
+    for (const [url, host] of forms)
+      expect(connectionOptions(url)).toEqual({ host, port: 5433, user: 'u', password: 'p', dbName: 'db' })
   })
 })

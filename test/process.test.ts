@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SQL, type Subprocess } from 'bun'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, inject, it } from 'vitest'
 import { APPLICATION_NAME } from '../src/db'
 import { createTestDatabase } from './helpers'
 import { freePort } from './ports'
@@ -115,22 +115,6 @@ describe('the server process', () => {
     expect(await output).toContain('shutdown timeout reached')
   })
 
-  it('answers 413 problem+json to a declared body one byte over BODY_LIMIT_BYTES', async () => {
-    const url = await createTestDatabase()
-    const port = await freePort()
-    start('src/index.ts', { DATABASE_URL: url, PORT: String(port), BODY_LIMIT_BYTES: '1024' })
-    await waitForReady(port, 20_000, '/health/live')
-    const body = JSON.stringify({ title: 'x', body: 'y'.repeat(1024) }).slice(0, 1025)
-    const response = await fetch(`http://127.0.0.1:${port}/notes`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    })
-    expect(response.status).toBe(413)
-    expect(response.headers.get('content-type')).toBe('application/problem+json')
-    expect(await response.json()).toMatchObject({ status: 413, limit: 1024 })
-  })
-
   it('exits 1 listing every bad variable when the environment is wrong', async () => {
     const { child, errors } = start('src/index.ts', { PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'x' })
     expect(await child.exited).toBe(1)
@@ -138,6 +122,42 @@ describe('the server process', () => {
     for (const key of ['PORT', 'LOG_LEVEL', 'DATABASE_URL']) expect(text).toContain(key)
     expect(text).toMatch(/\.env\.example/)
   })
+})
+
+describe('DATABASE_HOST forms, against a server that listens on each', () => {
+  const listen = inject('embeddedListen')
+  const cases = [
+    // A Unix socket has no client address; ::1 is the IPv6 loopback.
+    { form: 'a Unix socket directory', host: listen?.socketDir, clientAddr: null },
+    { form: 'the IPv6 address ::1', host: listen?.ipv6, clientAddr: '::1' },
+  ]
+  for (const { form, host, clientAddr } of cases) {
+    it(`migrates and serves with DATABASE_HOST set to ${form}`, async ({ skip }) => {
+      skip(
+        !listen,
+        'DATABASE_URL is set: only the embedded test server is known to listen on a socket and ::1',
+      )
+      skip(!host, 'this machine has no IPv6 loopback address')
+      const url = new URL(await createTestDatabase())
+      const sql = new SQL(url.toString())
+      const env = {
+        DATABASE_HOST: host as string,
+        DATABASE_PORT: url.port,
+        DATABASE_USER: decodeURIComponent(url.username),
+        DATABASE_PASSWORD: decodeURIComponent(url.password),
+        DATABASE_NAME: url.pathname.slice(1),
+      }
+      const migrate = start('src/migrate.ts', env)
+      expect(await migrate.child.exited, await migrate.errors).toBe(0)
+      const port = await freePort()
+      start('src/index.ts', { ...env, PORT: String(port) })
+      await waitForReady(port)
+      const connections = await sql`select distinct host(client_addr) as addr from pg_stat_activity
+        where application_name = ${APPLICATION_NAME} and datname = current_database()`
+      expect(connections.map((row: { addr: string | null }) => row.addr)).toEqual([clientAddr])
+      await sql.close()
+    })
+  }
 })
 
 describe('exit codes', () => {

@@ -241,7 +241,7 @@ export async function exerciseNotes(base: string): Promise<void> {
   expect(await updated.json()).toMatchObject({ body: 'flour, water, salt, yeast', version: 2 })
 
   const stale = await fetch(`${base}/notes/${note.id}`, { method: 'DELETE', headers: { 'if-match': '"1"' } })
-  expect(stale.status).toBe(409)
+  expect(stale.status).toBe(412)
   const deleted = await fetch(`${base}/notes/${note.id}`, {
     method: 'DELETE',
     headers: { 'if-match': '"2"' },

@@ -36,25 +36,29 @@ export const NoteUpdate = t.Object(
 
 export const NoteParams = t.Object({ id: t.String({ format: 'uuid', description: 'Note id (UUIDv7)' }) })
 
-export const NoteListQuery = t.Object({
-  limit: t.Optional(
-    Type.Integer({
-      minimum: 1,
-      maximum: LIST_LIMIT_MAX,
-      default: LIST_LIMIT_DEFAULT,
-      description: 'Page size',
-    }),
-  ),
-  cursor: t.Optional(t.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
-  q: t.Optional(
-    t.String({
-      minLength: 1,
-      maxLength: NOTE_TITLE_MAX,
-      pattern: NO_NUL,
-      description: 'Case-insensitive text filter on title and body',
-    }),
-  ),
-})
+// Unknown parameters are refused too (422), so a misspelt one (`limt`) is never silently ignored.
+export const NoteListQuery = t.Object(
+  {
+    limit: t.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: LIST_LIMIT_MAX,
+        default: LIST_LIMIT_DEFAULT,
+        description: 'Page size',
+      }),
+    ),
+    cursor: t.Optional(t.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
+    q: t.Optional(
+      t.String({
+        minLength: 1,
+        maxLength: NOTE_TITLE_MAX,
+        pattern: NO_NUL,
+        description: 'Case-insensitive text filter on title and body',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
 
 export const IfMatchHeaders = t.Object({
   'if-match': t.Optional(
@@ -62,21 +66,31 @@ export const IfMatchHeaders = t.Object({
   ),
 })
 
-export const NotePublic = t.Object({
-  id: t.String({ format: 'uuid' }),
-  title: t.String(),
-  body: t.String(),
-  version: Version,
-  createdAt: t.String({ format: 'date-time' }),
-  updatedAt: t.String({ format: 'date-time' }),
-})
+// Response shapes are closed, as Elysia checks them: stated here, the document says so from the first request on
+// (Elysia would otherwise add it to the shared schema when it first checks a response, changing the document).
+const closed = { additionalProperties: false } as const
 
-export const NotePage = t.Object({
-  items: t.Array(NotePublic),
-  nextCursor: t.Union([t.String(), t.Null()], {
-    description: 'Pass as cursor for the next page; null at the end',
-  }),
-})
+export const NotePublic = t.Object(
+  {
+    id: t.String({ format: 'uuid' }),
+    title: t.String(),
+    body: t.String(),
+    version: Version,
+    createdAt: t.String({ format: 'date-time' }),
+    updatedAt: t.String({ format: 'date-time' }),
+  },
+  closed,
+)
+
+export const NotePage = t.Object(
+  {
+    items: t.Array(NotePublic),
+    nextCursor: t.Union([t.String(), t.Null()], {
+      description: 'Pass as cursor for the next page; null at the end',
+    }),
+  },
+  closed,
+)
 
 export type NoteCreate = typeof NoteCreate.static
 export type NoteUpdate = typeof NoteUpdate.static

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe } from 'vitest'
+import { describeContract } from '../contract'
+import type { ContractTarget } from '../contract/target'
+import { stackTarget } from './contract-target'
+import { bake, must, prodStack, run, since } from './docker'
+
+// The contract suite against what users run: the image `docker buildx bake prod` built, in the hardened
+// compose.prod.yaml stack, migrated the way the README says.
+const stack = await prodStack('contract')
+const env = { ...stack.env, RELEASE: 'contract-prod' }
+let target: ContractTarget
+
+beforeAll(async () => {
+  await bake(['prod'])
+  const start = performance.now()
+  await must([...stack.composeArgs, 'up', '--detach', '--wait'], { env })
+  await must([...stack.composeArgs, 'run', '--rm', 'migrate'], { env })
+  target = await stackTarget({
+    name: 'prod stack',
+    baseUrl: stack.base,
+    api: await stack.containerOf('api'),
+    db: await stack.containerOf('db'),
+    // POSTGRES_USER/POSTGRES_DB of compose.prod.yaml's defaults; the password is the stack's secret file.
+    database: {
+      name: 'bakehouse',
+      role: 'bakehouse',
+      password: readFileSync(stack.passwordFile, 'utf8').trim(),
+    },
+    release: env.RELEASE,
+  })
+  console.log(`contract, prod stack: up, migrated and ready in ${since(start)} s`)
+})
+
+afterAll(async () => {
+  await run([...stack.composeArgs, '--profile', 'migrate', 'down', '--volumes', '--remove-orphans'], { env })
+  stack.remove()
+})
+
+describe('contract: prod stack', () => {
+  describeContract(() => target)
+})
