@@ -2,7 +2,8 @@
 // Deploys the prod image to a server over SSH: build, ship, back up, migrate, switch traffic without downtime, verify.
 // Everything runs through `ssh` and `docker` on the server; secrets stay in the server's env file.
 import { spawnSync } from 'node:child_process'
-import { $, chalk, fs, minimist, os, path } from 'zx'
+import { $, chalk, fs, os, path } from 'zx'
+import { scriptArgs } from './lib/args.mjs'
 import { settingsFrom } from './lib/settings.mjs'
 import { stackFile } from './lib/stack.mjs'
 
@@ -29,7 +30,7 @@ Options:
 Settings: deploy.config.mjs, overridden by DEPLOY_* variables (see that file).
 Docs: docs/deploy.md`
 
-const args = minimist(process.argv.slice(2), {
+const args = scriptArgs(import.meta.filename, {
   boolean: ['dry-run', 'status', 'logs', 'follow', 'unlock', 'allow-dirty', 'verbose', 'help'],
   string: ['host', 'mode', 'rollback', 'lines'],
   unknown: (arg) => {
@@ -50,6 +51,7 @@ if (args.help) {
   console.log(HELP)
   process.exit(0)
 }
+if (args._.length) fail(`unexpected argument ${args._[0]}`, 'options start with --; see --help', 2)
 
 const root = path.join(import.meta.dirname, '..')
 let settings
