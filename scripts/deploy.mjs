@@ -322,8 +322,8 @@ async function gitRelease() {
 }
 
 async function bake(release, platform) {
-  // The docker driver cannot store attestations; a registry push uses a builder that can.
-  const output = settings.registry ? ['--push'] : ['--load', '--sbom=false', '--provenance=false']
+  // To a registry: the release target, prod plus SBOM and provenance, which only a pushing builder can attach.
+  const [target, output] = settings.registry ? ['release', '--push'] : ['prod', '--load']
   const env = {
     ...process.env,
     GIT_SHA: release.id,
@@ -334,11 +334,13 @@ async function bake(release, platform) {
   const build = await $({
     env,
     nothrow: true,
-  })`docker buildx bake ${output} --set prod.platform=${platform} prod`
+  })`docker buildx bake ${output} --set ${target}.platform=${platform} ${target}`
   if (build.exitCode !== 0)
     fail(
-      `docker buildx bake prod failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
-      'fix the build locally (`docker buildx bake prod`), commit, deploy again',
+      `docker buildx bake ${target} failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
+      settings.registry && /Attestation is not supported/.test(build.stderr)
+        ? 'pushing with attestations needs a docker-container builder: `docker buildx create --use`, then deploy again'
+        : `fix the build locally (\`docker buildx bake ${target}\`), commit, deploy again`,
     )
   const size = (await $`docker image inspect --format {{.Size}} ${release.image}`.nothrow()).stdout.trim()
   if (size) info(`${release.image}: ${(Number(size) / 1e6).toFixed(1)} MB`)
@@ -789,7 +791,7 @@ async function deploy() {
   const plan = {
     preflight: `git tree, ssh ${host}, docker and compose, disk, ${mode} mode`,
     lock: `${dir}/deploy.lock`,
-    bake: `docker buildx bake prod → ${release.image}`,
+    bake: `docker buildx bake ${settings.registry ? 'release' : 'prod'} → ${release.image}`,
     ship: settings.registry
       ? `push ${release.image}, pull on the server`
       : 'docker save | gzip | ssh … docker load',

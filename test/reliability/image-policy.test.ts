@@ -212,7 +212,7 @@ beforeAll(async () => {
     writeFileSync(join(tree.dir, path), `DATABASE_PASSWORD=${canary}\n`)
   }
   const start = performance.now()
-  await must(['docker', 'buildx', 'bake', '--load', '--sbom=false', '--provenance=false', 'prod'], {
+  await must(['docker', 'buildx', 'bake', '--load', 'prod'], {
     cwd: tree.dir,
     env: {
       ...bakeEnv,
