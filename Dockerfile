@@ -35,9 +35,9 @@ CMD ["bun", "run", "dev"]
 
 FROM deps AS build
 COPY . .
-# Both entry points bundled with shared chunks: prod needs neither node_modules nor the TypeScript sources.
+# The entry points bundled with shared chunks: prod needs neither node_modules nor the TypeScript sources.
 # Minified with names kept, so stack traces stay readable; no source maps, they would add ~6 MB to prod.
-RUN bun build src/index.ts src/migrate.ts --target bun --splitting --minify --keep-names --outdir dist
+RUN bun build src/index.ts src/migrate.ts src/healthcheck.ts --target bun --splitting --minify --keep-names --outdir dist
 
 # Only for `docker buildx bake validate`: lint and type-check against the locked toolchain; prod never depends on it.
 FROM deps AS check
@@ -52,9 +52,10 @@ ENV NODE_ENV=production
 # Numeric ids: the distroless nonroot user, checkable by runAsNonRoot without reading /etc/passwd.
 USER 65532:65532
 EXPOSE 3000
-# No curl in the image: Bun itself probes the no-database liveness route; every 0.5 s until the first pass.
+# No curl in the image: Bun probes /health/ready until it passes once, then /health/live (src/healthcheck.ts,
+# ADR 0006); every 0.5 s until the first pass.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --start-interval=500ms --retries=3 \
-    CMD ["bun", "-e", "const r = await fetch(`http://127.0.0.1:${process.env.PORT ?? 3000}/health/live`); process.exit(r.ok ? 0 : 1)"]
+    CMD ["/usr/local/bin/bun", "--no-install", "/app/healthcheck.js"]
 # The server drains and closes the pool on SIGTERM, then exits 0.
 STOPSIGNAL SIGTERM
 # --no-install: with no node_modules next to the bundle, Bun would otherwise try to fetch optional imports from npm at startup.

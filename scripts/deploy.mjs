@@ -455,7 +455,7 @@ function backup(release) {
 }
 
 async function migrate(release) {
-  const result = await remote('compose --profile migrate run --rm -T migrate < /dev/null', {
+  const result = await remote('compose run --rm -T migrate < /dev/null', {
     release,
     nothrow: true,
   })
@@ -688,12 +688,13 @@ function swarmBackup(release) {
   )
 }
 
-async function swarmDeploy(release) {
+/** docker stack deploy, then waits for the api update; `replicas: 0` brings up everything but the api. */
+async function swarmDeploy(release, { replicas } = {}) {
   const result = await remote(
     `
     set -a; . ./.env; set +a
     # Two api replicas by default, so a node or a task can go without downtime; SWARM_REPLICAS in .env changes it.
-    API_REPLICAS=\${SWARM_REPLICAS:-2}
+    API_REPLICAS=\${SWARM_REPLICAS:-2}${replicas === undefined ? '' : `; API_REPLICAS=${replicas}`}
     export IMAGE RELEASE API_REPLICAS
     docker stack deploy --detach=true --prune ${settings.registry ? '--with-registry-auth' : '--resolve-image never'} --compose-file "releases/$REL/stack.yaml" "$PROJECT" 2>&1 | grep -v '^Ignoring' || true
     service="\${PROJECT}_api"
@@ -819,15 +820,18 @@ async function deploy() {
   await step('upload', plan.upload, () => upload(release))
   if (mode === 'swarm') {
     await step('backup', plan.backup, () => swarmBackup(release))
-    const migrated = await step('migrate', plan.migrate, () => swarmMigrate(release))
+    const migrated = await step('migrate', plan.migrate, async () => {
+      const first = await swarmMigrate(release)
+      if (!first.skipped) return first
+      // First deploy: no database yet. The stack comes up without api tasks, then migrations run, so the api's
+      // healthcheck (ready once, then live) can pass and the rolling update below can complete.
+      info('first deploy: starting the stack without api tasks, then migrating')
+      const stackError = await swarmDeploy(release, { replicas: 0 })
+      return stackError ? { error: stackError } : swarmMigrate(release)
+    })
     if (migrated.error) return abort(migrated.error, release)
     const updateError = await step('rolling update', plan['rolling update'], () => swarmDeploy(release))
     if (updateError) return abort(`${updateError}; the previous release keeps serving`, release)
-    // A first deploy had no database to migrate before the stack existed: migrate now, the api turns ready after.
-    if (migrated.skipped) {
-      const late = await swarmMigrate(release)
-      if (late.error) return abort(late.error, release)
-    }
     const verifyError = await step('verify', plan.verify, () => verify(release))
     if (verifyError) {
       await remote(`docker service rollback --quiet "$PROJECT"_api >/dev/null`, { nothrow: true })

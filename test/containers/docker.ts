@@ -130,6 +130,7 @@ export interface Inspected {
       ExitCode: number
       OOMKilled: boolean
       StartedAt: string
+      FinishedAt: string
       Health: { Status: string; Log: { ExitCode: number; End: string }[] }
     }
     HostConfig: {
