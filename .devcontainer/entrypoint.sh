@@ -1,8 +1,23 @@
 #!/bin/sh
-# Gives the `bun` user the group that owns the mounted Docker socket (its gid differs from host to host),
-# then runs the service's command as `bun`. Exec sessions (`devcontainer exec`, VS Code terminals) pick up
-# the group too, because Docker resolves supplementary groups from /etc/group at exec time.
+# The dev container's entrypoint, run as root: lets `bun` write the checkout and the node_modules volume and use the
+# host's Docker socket, then runs the service's command as `bun`. Exec sessions (`devcontainer exec`, VS Code
+# terminals) run as `bun` too, with the same uid and groups: Docker reads /etc/passwd and /etc/group at exec time.
 set -eu
+workspace=$(dirname "$(dirname "$(readlink -f "$0")")")
+
+# A checkout `bun` cannot write, typically root's (a VM used as root, a CI runner): `bun` takes its owner's uid and
+# gid, so files written in the container belong to the host user. updateRemoteUserUID does the same when the image
+# is built, for any host uid but 0; this is the same /etc/passwd edit, for the case it skips.
+if ! setpriv --reuid=bun --regid=bun --init-groups test -w "$workspace"; then
+  owner=$(stat -c %u:%g "$workspace")
+  sed -i "s/^bun:\([^:]*\):[0-9]*:[0-9]*:/bun:\1:${owner}:/" /etc/passwd
+fi
+
+# A new named volume is root's; it holds only what `bun install` writes in here, so it belongs to bun.
+modules="$workspace/node_modules"
+if [ "$(stat -c %u "$modules")" != "$(id -u bun)" ]; then chown -R "$(id -u bun):$(id -g bun)" "$modules"; fi
+
+# The socket's group id differs from host to host: give `bun` that group, under whatever name it has here.
 socket=/var/run/docker.sock
 if [ -S "$socket" ]; then
   gid=$(stat -c %g "$socket")
@@ -13,4 +28,5 @@ if [ -S "$socket" ]; then
   fi
   usermod --append --groups "$group" bun
 fi
-exec setpriv --reuid=bun --regid=bun --init-groups -- "$@"
+# The primary group by number: after the edit above it need not be the group named bun.
+exec setpriv --reuid=bun --regid="$(id -g bun)" --init-groups -- "$@"

@@ -84,10 +84,10 @@ for (const [way, health] of Object.entries(ways.health)) {
 
 for (const [way, deploy] of Object.entries(ways.deploy)) {
   describe(`scripts/deploy.mjs run with ${way}`, () => {
-    it('--dry-run --host prints the plan for that host and changes nothing', async () => {
-      const result = await run(deploy('--dry-run', '--host', 'deploy@server.test'))
+    it('--status --dry-run --host names that host and changes nothing', async () => {
+      const result = await run(deploy('--status', '--dry-run', '--host', 'deploy@server.test'))
       expect(result.code, result.stderr).toBe(0)
-      expect(result.stdout).toMatch(/plan \(dry run\): deploy \S+ to deploy@server\.test:/)
+      expect(result.stdout).toContain('plan (dry run): status on deploy@server.test:/srv/bakehouse')
     })
 
     it('exits 2 on an unknown option or a stray argument; --help exits 0', async () => {
