@@ -18,10 +18,15 @@ const ways = {
   },
 }
 
+// The scripts' own settings from the environment would change what they do; each test passes its own.
+const ambient = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !/^(DEPLOY_.*|HEALTH_URLS)$/.test(key)),
+)
+
 async function run(cmd: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn(cmd, {
     cwd: root,
-    env: { ...process.env, FORCE_COLOR: '0', ...env },
+    env: { ...ambient, FORCE_COLOR: '0', ...env },
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
