@@ -11,7 +11,8 @@ import { parseArgv } from 'zx'
 export function scriptArgs(scriptPath, options) {
   const self = realpathSync(scriptPath)
   const index = process.argv.findIndex((arg, i) => i > 0 && samePath(arg, self))
-  return parseArgv(process.argv.slice(index + 1), options)
+  // Not found (started some other way, e.g. from a bundle): the usual runtime-then-script layout.
+  return parseArgv(process.argv.slice(index > 0 ? index + 1 : 2), options)
 }
 
 function samePath(arg, self) {
