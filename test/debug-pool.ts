@@ -7,6 +7,8 @@ import { init, runBaseTests, setupEnvironment } from 'vitest/worker'
  * threads (no Worker or Target domain), and vitest's forks pool does not start under Bun, so with the usual threads
  * pool a breakpoint in a test never hits. Messages are cloned as a worker's postMessage would clone them.
  */
+const realExit = process.exit
+
 export function mainThreadPool(): PoolRunnerInitializer {
   return { name: 'main-thread', createPoolWorker: () => new MainThreadWorker() }
 }
@@ -26,6 +28,8 @@ class MainThreadWorker implements PoolWorker {
   }
 
   send(message: WorkerRequest) {
+    // The test runtime replaces process.exit to catch tests calling it; vitest itself needs it back to exit.
+    if (message.type === 'stop') process.exit = realExit
     // Asynchronous, like a message port, so neither side re-enters the other.
     setImmediate(() => this.toRunner.emit('message', structuredClone(message)))
   }
