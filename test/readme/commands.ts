@@ -82,6 +82,9 @@ export function placeholders(local: {
   ]
 }
 
+/** The command without its trailing `# comment`, for matching against the lists above. */
+export const withoutComment = (command: string) => command.replace(/\s+#.*$/, '')
+
 export function substitute(command: string, pairs: [RegExp, string][]): string {
   return pairs.reduce((text, [pattern, value]) => text.replace(pattern, value), command)
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyWorkTree, must, projectName, root, run } from '../containers/docker'
 import { type SshServer, startSshServer } from '../deploy/server'
 import { freePort } from '../ports'
-import { placeholders, SERVERS, SKIPS, shellBlocks, substitute } from './commands'
+import { placeholders, SERVERS, SKIPS, shellBlocks, substitute, withoutComment } from './commands'
 
 // Every shell command in README.md, run as written, block by block, in a throwaway copy of the repository with its
 // own git history: against this machine's Docker engine and a local sshd standing in for the example server.
@@ -125,7 +125,7 @@ describe('README.md', () => {
     expect(all.length).toBeGreaterThan(0)
     for (const { pattern } of SKIPS)
       expect(
-        all.some((command) => pattern.test(command)),
+        all.some((command) => pattern.test(withoutComment(command))),
         String(pattern),
       ).toBe(true)
   })
@@ -139,7 +139,7 @@ for (const block of blocks) {
     afterAll(() => removeProject(project), 120_000)
 
     for (const [index, command] of block.commands.entries()) {
-      const code = command.replace(/\s+#.*$/, '')
+      const code = withoutComment(command)
       const skip = SKIPS.find(({ pattern }) => pattern.test(code))
       if (skip) {
         counts.skipped++
