@@ -1,4 +1,5 @@
-# docker buildx bake [dev|prod|prod-cross|validate]; every variable can be overridden from the environment.
+# docker buildx bake [dev|prod|release|prod-cross|validate]; every variable can be overridden from the environment.
+# dev, prod and validate build on any builder, the plain `docker` driver included; release and prod-cross are for pushing.
 # Bake also reads compose.yaml: its `api` service becomes a target of that name, pinned to the dev image below.
 
 # Keep equal to "packageManager" in package.json.
@@ -91,17 +92,21 @@ target "prod" {
     SOURCE   = SOURCE
   }
   tags = [ref(GIT_SHA), ref(TAG)]
-  # Needs a builder that can store them (docker-container driver or the containerd image store);
-  # on the plain docker driver build with --sbom=false --provenance=false.
+}
+
+# prod with an SBOM and max-mode provenance, for `--push` to a registry. Attestations travel with a pushed image;
+# the plain `docker` driver refuses them, so they live here and not on prod (a docker-container builder stores them).
+target "release" {
+  inherits = ["prod"]
   attest = [
     "type=sbom",
     "type=provenance,mode=max",
   ]
 }
 
-# Multi-arch for pushing (add --push); the docker driver can only load one platform.
+# The release for amd64 and arm64 (add --push); a multi-platform image cannot be loaded into the docker image store.
 target "prod-cross" {
-  inherits  = ["prod"]
+  inherits  = ["release"]
   platforms = ["linux/amd64", "linux/arm64"]
 }
 

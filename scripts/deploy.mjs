@@ -2,7 +2,8 @@
 // Deploys the prod image to a server over SSH: build, ship, back up, migrate, switch traffic without downtime, verify.
 // Everything runs through `ssh` and `docker` on the server; secrets stay in the server's env file.
 import { spawnSync } from 'node:child_process'
-import { $, chalk, fs, minimist, os, path } from 'zx'
+import { $, chalk, fs, os, path } from 'zx'
+import { scriptArgs } from './lib/args.mjs'
 import { settingsFrom } from './lib/settings.mjs'
 import { stackFile } from './lib/stack.mjs'
 
@@ -29,7 +30,7 @@ Options:
 Settings: deploy.config.mjs, overridden by DEPLOY_* variables (see that file).
 Docs: docs/deploy.md`
 
-const args = minimist(process.argv.slice(2), {
+const args = scriptArgs(import.meta.filename, {
   boolean: ['dry-run', 'status', 'logs', 'follow', 'unlock', 'allow-dirty', 'verbose', 'help'],
   string: ['host', 'mode', 'rollback', 'lines'],
   unknown: (arg) => {
@@ -50,6 +51,7 @@ if (args.help) {
   console.log(HELP)
   process.exit(0)
 }
+if (args._.length) fail(`unexpected argument ${args._[0]}`, 'options start with --; see --help', 2)
 
 const root = path.join(import.meta.dirname, '..')
 let settings
@@ -320,8 +322,8 @@ async function gitRelease() {
 }
 
 async function bake(release, platform) {
-  // The docker driver cannot store attestations; a registry push uses a builder that can.
-  const output = settings.registry ? ['--push'] : ['--load', '--sbom=false', '--provenance=false']
+  // To a registry: the release target, prod plus SBOM and provenance, which only a pushing builder can attach.
+  const [target, output] = settings.registry ? ['release', '--push'] : ['prod', '--load']
   const env = {
     ...process.env,
     GIT_SHA: release.id,
@@ -332,11 +334,13 @@ async function bake(release, platform) {
   const build = await $({
     env,
     nothrow: true,
-  })`docker buildx bake ${output} --set prod.platform=${platform} prod`
+  })`docker buildx bake ${output} --set ${target}.platform=${platform} ${target}`
   if (build.exitCode !== 0)
     fail(
-      `docker buildx bake prod failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
-      'fix the build locally (`docker buildx bake prod`), commit, deploy again',
+      `docker buildx bake ${target} failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
+      settings.registry && /Attestation is not supported/.test(build.stderr)
+        ? 'pushing with attestations needs a docker-container builder: `docker buildx create --use`, then deploy again'
+        : `fix the build locally (\`docker buildx bake ${target}\`), commit, deploy again`,
     )
   const size = (await $`docker image inspect --format {{.Size}} ${release.image}`.nothrow()).stdout.trim()
   if (size) info(`${release.image}: ${(Number(size) / 1e6).toFixed(1)} MB`)
@@ -451,7 +455,7 @@ function backup(release) {
 }
 
 async function migrate(release) {
-  const result = await remote('compose --profile migrate run --rm -T migrate < /dev/null', {
+  const result = await remote('compose run --rm -T migrate < /dev/null', {
     release,
     nothrow: true,
   })
@@ -684,12 +688,13 @@ function swarmBackup(release) {
   )
 }
 
-async function swarmDeploy(release) {
+/** docker stack deploy, then waits for the api update; `replicas: 0` brings up everything but the api. */
+async function swarmDeploy(release, { replicas } = {}) {
   const result = await remote(
     `
     set -a; . ./.env; set +a
     # Two api replicas by default, so a node or a task can go without downtime; SWARM_REPLICAS in .env changes it.
-    API_REPLICAS=\${SWARM_REPLICAS:-2}
+    API_REPLICAS=\${SWARM_REPLICAS:-2}${replicas === undefined ? '' : `; API_REPLICAS=${replicas}`}
     export IMAGE RELEASE API_REPLICAS
     docker stack deploy --detach=true --prune ${settings.registry ? '--with-registry-auth' : '--resolve-image never'} --compose-file "releases/$REL/stack.yaml" "$PROJECT" 2>&1 | grep -v '^Ignoring' || true
     service="\${PROJECT}_api"
@@ -787,7 +792,7 @@ async function deploy() {
   const plan = {
     preflight: `git tree, ssh ${host}, docker and compose, disk, ${mode} mode`,
     lock: `${dir}/deploy.lock`,
-    bake: `docker buildx bake prod → ${release.image}`,
+    bake: `docker buildx bake ${settings.registry ? 'release' : 'prod'} → ${release.image}`,
     ship: settings.registry
       ? `push ${release.image}, pull on the server`
       : 'docker save | gzip | ssh … docker load',
@@ -815,15 +820,18 @@ async function deploy() {
   await step('upload', plan.upload, () => upload(release))
   if (mode === 'swarm') {
     await step('backup', plan.backup, () => swarmBackup(release))
-    const migrated = await step('migrate', plan.migrate, () => swarmMigrate(release))
+    const migrated = await step('migrate', plan.migrate, async () => {
+      const first = await swarmMigrate(release)
+      if (!first.skipped) return first
+      // First deploy: no database yet. The stack comes up without api tasks, then migrations run, so the api's
+      // healthcheck (ready once, then live) can pass and the rolling update below can complete.
+      info('first deploy: starting the stack without api tasks, then migrating')
+      const stackError = await swarmDeploy(release, { replicas: 0 })
+      return stackError ? { error: stackError } : swarmMigrate(release)
+    })
     if (migrated.error) return abort(migrated.error, release)
     const updateError = await step('rolling update', plan['rolling update'], () => swarmDeploy(release))
     if (updateError) return abort(`${updateError}; the previous release keeps serving`, release)
-    // A first deploy had no database to migrate before the stack existed: migrate now, the api turns ready after.
-    if (migrated.skipped) {
-      const late = await swarmMigrate(release)
-      if (late.error) return abort(late.error, release)
-    }
     const verifyError = await step('verify', plan.verify, () => verify(release))
     if (verifyError) {
       await remote(`docker service rollback --quiet "$PROJECT"_api >/dev/null`, { nothrow: true })

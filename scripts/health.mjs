@@ -1,7 +1,8 @@
 #!/usr/bin/env zx
 // Checks /health/live and /health/ready of one or more base URLs and prints a table.
 // Exit codes (for cron and CI): 0 every URL live and ready, 1 at least one is not, 2 bad usage.
-import { chalk, minimist } from 'zx'
+import { chalk } from 'zx'
+import { scriptArgs } from './lib/args.mjs'
 
 const HELP = `Usage: zx scripts/health.mjs [options] URL...
 
@@ -21,7 +22,7 @@ Exit codes: 0 all live and ready, 1 some URL failed, 2 bad usage.
 
 Example: zx scripts/health.mjs --wait --deadline 30 https://bakehouse.example.com`
 
-const args = minimist(process.argv.slice(2), {
+const args = scriptArgs(import.meta.filename, {
   boolean: ['wait', 'quiet', 'help'],
   string: ['deadline', 'timeout', 'retries', 'expect-release'],
   unknown: (arg) => {

@@ -23,7 +23,9 @@ await withOrm(databaseUrl, { log, connectTimeoutMs: config.databaseConnectTimeou
   log.info('dev database ready', { database: describeUrl(databaseUrl), applied, url: embedded?.url })
 })
 
-const server = Bun.spawn(['bun', '--watch', 'src/index.ts'], {
+// `bun run dev --inspect=…`: the debugger belongs on the server, not on this supervisor.
+const inspect = process.argv.slice(2).filter((arg) => /^--inspect(-wait|-brk)?(=|$)/.test(arg))
+const server = Bun.spawn(['bun', ...inspect, '--watch', 'src/index.ts'], {
   // Only the embedded database needs passing on; otherwise the server reads the same settings as we did.
   env: childEnv(embedded ? { DATABASE_URL: embedded.url } : {}),
   stdio: ['inherit', 'inherit', 'inherit'],

@@ -200,7 +200,8 @@ export async function measureStartup(bundleDir: string, db: Database, profile: P
       'bundle copied out of the prod image, database configured) until `/health/live` first answers 200, polled ' +
       'every 5 ms; the floor is the raw `Bun.serve` twin. ' +
       'Container: `State.StartedAt` to the end of the first passing HEALTHCHECK (probed every 0.5 s from start, ' +
-      'so 0.5 s is the resolution), against the twin on the same distroless base with the same HEALTHCHECK.',
+      'so 0.5 s is the resolution; ours asks /health/ready until it first passes), against the twin on the same ' +
+      'distroless base with the same HEALTHCHECK timings, probing /health/live.',
     columns: ['measure', 'ours (ms)', 'twin (ms)', 'ours / twin'],
     rows: [
       ['process start → listening', ms(procOurs), ms(procTwin), round(pairedRatio(procOurs, procTwin), 2)],

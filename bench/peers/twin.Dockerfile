@@ -1,4 +1,5 @@
-# The floor for G4: the raw Bun.serve twin on the same distroless Bun base and HEALTHCHECK as the prod image.
+# The floor for G4: the raw Bun.serve twin on the same distroless Bun base and HEALTHCHECK timings as the prod image
+# (whose first probes ask /health/ready, a database round trip; the twin has only /health/live).
 FROM oven/bun:1.4.5-distroless
 WORKDIR /app
 COPY plumbing.ts bun-serve.ts ./

@@ -6,7 +6,7 @@ import { stackTarget } from './contract-target'
 import { bake, must, prodStack, run, since } from './docker'
 
 // The contract suite against what users run: the image `docker buildx bake prod` built, in the hardened
-// compose.prod.yaml stack, migrated the way the README says.
+// compose.prod.yaml stack, brought up the way the README says (one `up --wait`, which migrates first).
 const stack = await prodStack('contract')
 const env = { ...stack.env, RELEASE: 'contract-prod' }
 let target: ContractTarget
@@ -15,7 +15,6 @@ beforeAll(async () => {
   await bake(['prod'])
   const start = performance.now()
   await must([...stack.composeArgs, 'up', '--detach', '--wait'], { env })
-  await must([...stack.composeArgs, 'run', '--rm', 'migrate'], { env })
   target = await stackTarget({
     name: 'prod stack',
     baseUrl: stack.base,
@@ -33,7 +32,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await run([...stack.composeArgs, '--profile', 'migrate', 'down', '--volumes', '--remove-orphans'], { env })
+  await run([...stack.composeArgs, 'down', '--volumes', '--remove-orphans'], { env })
   stack.remove()
 })
 

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   bake,
   createNote,
-  eventually,
   exerciseNotes,
   inspect,
   leftovers,
@@ -27,7 +26,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await run([...composeArgs, '--profile', 'migrate', 'down', '--volumes', '--remove-orphans'], { env })
+  await run([...composeArgs, 'down', '--volumes', '--remove-orphans'], { env })
   remove()
 })
 
@@ -41,19 +40,29 @@ describe('compose.prod.yaml', () => {
     expect(noSecret.stderr).toContain('set DATABASE_PASSWORD_FILE')
   })
 
-  it('comes up healthy but not ready until the one-off migrate service has run', async () => {
+  it('one `up -d --wait` migrates first and returns once /health/ready is 200', async () => {
     await up()
-    const before = await fetch(`${base}/health/ready`)
-    expect(before.status).toBe(503)
-    expect(before.headers.get('content-type')).toContain('application/problem+json')
+    const ready = await fetch(`${base}/health/ready`)
+    expect(ready.status).toBe(200)
+    // The one-shot ran to exit 0 before the api started.
+    const migrate = await inspect('container', await containerOf('migrate'))
+    const api = await inspect('container', await containerOf('api'))
+    expect(migrate.State.ExitCode).toBe(0)
+    expect(Date.parse(migrate.State.FinishedAt)).toBeLessThanOrEqual(Date.parse(api.State.StartedAt))
+    expect(api.State.Health.Status).toBe('healthy')
+  })
 
-    await compose('run', '--rm', 'migrate')
-    const after = await eventually(async () => {
-      const response = await fetch(`${base}/health/ready`)
-      if (response.status !== 200) throw new Error(`expected 200 from /health/ready, got ${response.status}`)
-      return response
-    }, 15)
-    expect(after.status).toBe(200)
+  it('keeps a serving api healthy while the database is down: its probe has moved on to /health/live', async () => {
+    await compose('stop', 'db')
+    try {
+      expect((await fetch(`${base}/health/ready`)).status).toBe(503)
+      // The image's own HEALTHCHECK command, run by hand rather than waiting 15 s for Docker's next probe.
+      const healthcheck = (await inspect('image', prodImage)).Config.Healthcheck.Test.slice(1)
+      const probe = await run(['docker', 'exec', await containerOf('api'), ...healthcheck])
+      expect(probe.code, probe.stderr).toBe(0)
+    } finally {
+      await compose('start', 'db')
+    }
   })
 
   it('runs every container hardened: read-only, no capabilities, no new privileges, limits, rotated logs', async () => {
@@ -101,6 +110,40 @@ describe('compose.prod.yaml', () => {
     expect(await read.json()).toMatchObject({ id, title: 'survives a restart' })
   })
 
+  it('stops `up` when a migration fails: the api never starts and `logs migrate` shows the error', async () => {
+    // A table in the migration's way, as a hand-made change on a server would be.
+    const broken = await prodStack('prod-broken')
+    try {
+      await broken.compose('up', '--detach', '--wait', 'db')
+      await broken.compose(
+        'exec',
+        '-T',
+        'db',
+        'psql',
+        '--username=bakehouse',
+        '--dbname=bakehouse',
+        '-c',
+        'create table notes (x int)',
+      )
+      const result = await run([...broken.composeArgs, 'up', '--detach', '--wait'], { env: broken.env })
+      expect(result.code).not.toBe(0)
+      expect(result.stderr).toContain('service "migrate" didn\'t complete successfully: exit 1')
+      // Created, never started.
+      const api = await must([
+        'docker',
+        'inspect',
+        '--format',
+        '{{.State.Status}}',
+        await broken.containerOf('api'),
+      ])
+      expect(api.trim()).toBe('created')
+      expect(await broken.compose('logs', 'migrate')).toContain('relation \\"notes\\" already exists')
+    } finally {
+      await run([...broken.composeArgs, 'down', '--volumes', '--timeout', '5'], { env: broken.env })
+      broken.remove()
+    }
+  })
+
   it('stops the api on docker stop with exit code 0', async () => {
     const id = await containerOf('api')
     const start = performance.now()
@@ -112,7 +155,7 @@ describe('compose.prod.yaml', () => {
   })
 
   it('is gone after compose down --volumes: no containers, networks or volumes left', async () => {
-    await compose('--profile', 'migrate', 'down', '--volumes', '--remove-orphans', '--timeout', '20')
+    await compose('down', '--volumes', '--remove-orphans', '--timeout', '20')
     expect(await leftovers(project)).toEqual([])
   })
 })

@@ -193,25 +193,7 @@ afterAll(async () => {
   console.log(`deploy figures: ${JSON.stringify(figures)}`)
 })
 
-describe('scripts/health.mjs and scripts/deploy.mjs', () => {
-  it('--help prints usage and exits 0; a bad option exits 2', async () => {
-    const health = await run(['node', 'scripts/health.mjs', '--help'])
-    expect(health.code).toBe(0)
-    expect(health.stdout).toContain('Usage: zx scripts/health.mjs')
-    const help = await run(['node', 'scripts/deploy.mjs', '--help'])
-    expect(help.code).toBe(0)
-    expect(help.stdout).toContain('--rollback [RELEASE]')
-    expect((await run(['node', 'scripts/health.mjs', '--nope', base])).code).toBe(2)
-    expect((await run(['node', 'scripts/deploy.mjs', '--nope'])).code).toBe(2)
-  })
-
-  it('health.mjs exits 1 with a table row when nothing answers', async () => {
-    const result = await run(['node', 'scripts/health.mjs', '--timeout', '1', '--retries', '0', base])
-    expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/URL\s+LIVE\s+READY/)
-    expect(result.stdout).toContain(base)
-  })
-
+describe('scripts/deploy.mjs --dry-run', () => {
   it('--dry-run prints the plan and creates nothing on the server', async () => {
     const result = await deployed(['--dry-run'])
     expect(result.stdout).toContain(`plan (dry run): deploy ${releaseA}`)

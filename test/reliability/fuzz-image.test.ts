@@ -13,17 +13,14 @@ const psql = (query: string) =>
 
 beforeAll(async () => {
   await bake(['prod'])
-  await stack.compose('--profile', 'migrate', 'run', '--rm', 'migrate')
-  await stack.compose('up', '--detach', '--wait', 'api')
+  // Migrates first (a one-shot the api waits on) and returns once the api is ready.
+  await stack.compose('up', '--detach', '--wait')
 })
 
 afterAll(async () => {
-  await run(
-    [...stack.composeArgs, '--profile', 'migrate', 'down', '--volumes', '--remove-orphans', '--timeout', '5'],
-    {
-      env: stack.env,
-    },
-  )
+  await run([...stack.composeArgs, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], {
+    env: stack.env,
+  })
   stack.remove()
 })
 

@@ -212,7 +212,7 @@ beforeAll(async () => {
     writeFileSync(join(tree.dir, path), `DATABASE_PASSWORD=${canary}\n`)
   }
   const start = performance.now()
-  await must(['docker', 'buildx', 'bake', '--load', '--sbom=false', '--provenance=false', 'prod'], {
+  await must(['docker', 'buildx', 'bake', '--load', 'prod'], {
     cwd: tree.dir,
     env: {
       ...bakeEnv,
@@ -300,7 +300,7 @@ describe('built image', () => {
       const buffer = Buffer.from(bytes)
       layersRead++
       // Positive control: the bundle's own text is found, so a miss for the canary means something.
-      if (buffer.includes('/health/live')) bundleSeen = true
+      if (buffer.includes('schema already up to date')) bundleSeen = true
       if (buffer.includes(canary)) violations.push(`${relative(saved, join(saved, file))} holds the canary`)
     }
     expect(layersRead).toBeGreaterThan(1)

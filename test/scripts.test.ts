@@ -1,0 +1,110 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp } from './helpers'
+import { freePort } from './ports'
+
+// The zx scripts as users start them: `zx scripts/….mjs …` and `bun run … -- …` (which runs zx), never `node …`.
+const root = join(import.meta.dirname, '..')
+const zx = join(root, 'node_modules/.bin/zx')
+
+const ways = {
+  health: {
+    zx: (...args: string[]) => [zx, 'scripts/health.mjs', ...args],
+    'bun run': (...args: string[]) => ['bun', 'run', 'health', '--', ...args],
+  },
+  deploy: {
+    zx: (...args: string[]) => [zx, 'scripts/deploy.mjs', ...args],
+    'bun run': (...args: string[]) => ['bun', 'run', 'deploy', '--', ...args],
+  },
+}
+
+// The scripts' own settings from the environment would change what they do; each test passes its own.
+const ambient = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !/^(DEPLOY_.*|HEALTH_URLS)$/.test(key)),
+)
+
+async function run(cmd: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn(cmd, {
+    cwd: root,
+    env: { ...ambient, FORCE_COLOR: '0', ...env },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
+  return { code, stdout, stderr }
+}
+
+let server: ReturnType<typeof Bun.serve>
+let base = ''
+let nobody = ''
+
+beforeAll(async () => {
+  const { app } = await createTestApp()
+  server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (request) => app.handle(request) })
+  base = `http://127.0.0.1:${server.port}`
+  nobody = `http://127.0.0.1:${await freePort()}`
+})
+
+afterAll(() => server?.stop(true))
+
+for (const [way, health] of Object.entries(ways.health)) {
+  describe(`scripts/health.mjs run with ${way}`, () => {
+    it('exits 0 and prints the row when the URL is live and ready', async () => {
+      const result = await run(health(base))
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).toMatch(new RegExp(`${base}\\s+200\\s+200`))
+    })
+
+    it('takes options before the URL: --wait with --deadline passes on a healthy URL', async () => {
+      const result = await run(health('--wait', '--deadline', '5', '--quiet', base))
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).toBe('')
+    })
+
+    it('exits 1 with a table row when nothing answers', async () => {
+      const result = await run(health('--timeout', '1', '--retries', '0', nobody))
+      expect(result.code).toBe(1)
+      expect(result.stdout).toMatch(/URL\s+LIVE\s+READY/)
+      expect(result.stdout).toContain(nobody)
+    })
+
+    it('exits 2 naming the problem on bad usage; --help exits 0', async () => {
+      const bad = await run(health('--nope', base))
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toContain('unknown option --nope')
+      const notUrl = await run(health('example.com'))
+      expect(notUrl.code).toBe(2)
+      expect(notUrl.stderr).toContain('expected an http(s) URL, got example.com')
+      const help = await run(health('--help'))
+      expect(help.code).toBe(0)
+      expect(help.stdout).toContain('Usage: zx scripts/health.mjs')
+    })
+  })
+}
+
+for (const [way, deploy] of Object.entries(ways.deploy)) {
+  describe(`scripts/deploy.mjs run with ${way}`, () => {
+    it('--status --dry-run --host names that host and changes nothing', async () => {
+      const result = await run(deploy('--status', '--dry-run', '--host', 'deploy@server.test'))
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).toContain('plan (dry run): status on deploy@server.test:/srv/bakehouse')
+    })
+
+    it('exits 2 on an unknown option or a stray argument; --help exits 0', async () => {
+      const bad = await run(deploy('--nope'))
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toContain('unknown option --nope')
+      const stray = await run(deploy('--dry-run', 'production'))
+      expect(stray.code).toBe(2)
+      expect(stray.stderr).toContain('unexpected argument production')
+      const help = await run(deploy('--help'))
+      expect(help.code).toBe(0)
+      expect(help.stdout).toContain('--rollback [RELEASE]')
+    })
+  })
+}
