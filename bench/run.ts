@@ -6,14 +6,11 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { copyWorkTree, must, root, run } from '../test/containers/docker'
-import {
-  buildProd,
-  measureBuilds,
-  measureDevLoop,
-  measureImages,
-  measureLoad,
-  measureStartup,
-} from './lib/figures'
+import { buildProd, measureBuilds } from './lib/figures/build'
+import { measureDevLoop } from './lib/figures/dev-loop'
+import { measureImages } from './lib/figures/image'
+import { measureLoad } from './lib/figures/load'
+import { measureStartup } from './lib/figures/startup'
 import { realNode } from './lib/procs'
 import { profiles } from './lib/profile'
 import { type Figure, type Results, renderMarkdown, renderSvg, spliceGenerated } from './lib/report'
