@@ -92,11 +92,13 @@ describe('errors are RFC 9457 problem+json', () => {
     expect(logged.error.message).toContain('select password')
   })
 
-  it('a database that is down → 503 problem with Retry-After', async () => {
+  it('a database that is down → 503 problem with Retry-After, for lists and single notes alike', async () => {
     const app = await unreachableApp()
-    const response = await app.handle(new Request('http://localhost/notes'))
-    await expectProblem(response, 503)
-    expect(response.headers.get('retry-after')).toBe('5')
+    for (const path of ['/notes', `/notes/${Bun.randomUUIDv7()}`]) {
+      const response = await app.handle(new Request(`http://localhost${path}`))
+      await expectProblem(response, 503)
+      expect(response.headers.get('retry-after'), path).toBe('5')
+    }
   })
 })
 

@@ -1,5 +1,5 @@
 import { OptimisticLockError } from '@mikro-orm/core'
-import type { EntityManager } from '../../db'
+import { type EntityManager, findById } from '../../db'
 import { InvalidInput, NotFound, VersionConflict, VersionRequired } from '../../errors'
 import { UUID } from '../../formats'
 import { Note } from './entity'
@@ -17,7 +17,7 @@ export async function createNote(em: EntityManager, input: NoteCreate): Promise<
 }
 
 export async function getNote(em: EntityManager, id: string): Promise<Note> {
-  const note = await em.findOne(Note, id)
+  const note = await findById(em, Note, id)
   if (!note) throw new NotFound('note', id)
   return note
 }
