@@ -39,6 +39,10 @@ export interface Results {
 export const met = ({ value, bound, limit }: Goal) =>
   typeof value === 'number' && (bound === 'most' ? value <= limit : value >= limit)
 
+/** The first line of an error, enough for a footnote in the report; the whole text goes to the console. */
+export const firstLine = (error: unknown) =>
+  String((error as Error).message ?? error).split('\n')[0] as string
+
 /** A figure that could not be measured at all, so the report says so and the other figures still run. */
 export const failedFigure = (id: string, title: string, error: unknown): Figure => ({
   id,
@@ -47,7 +51,7 @@ export const failedFigure = (id: string, title: string, error: unknown): Figure 
   columns: [],
   rows: [],
   goals: [],
-  failures: [String((error as Error).message ?? error).split('\n')[0] as string],
+  failures: [firstLine(error)],
 })
 
 /** Figures arrive rounded to what they can claim; only large non-integers are cut to one decimal. */

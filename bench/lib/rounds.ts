@@ -1,6 +1,7 @@
 import type { Server } from './procs'
 import { rssMb } from './procs'
 import type { Profile } from './profile'
+import { firstLine } from './report'
 import { cell, median, pairedRatio, rotate, round } from './stats'
 import { wrk } from './wrk'
 
@@ -20,9 +21,6 @@ export interface Measured {
 }
 
 export type Target = (server: Server) => { url: string; script?: string; args?: string[] }
-
-/** The first line of an error, enough for a table's footnote; the whole text goes to the console. */
-const firstLine = (error: unknown) => String((error as Error).message ?? error).split('\n')[0] as string
 
 /**
  * Warm-up, then `profile.rounds` interleaved wrk runs per contender, all started together and left running.
