@@ -6,17 +6,21 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { copyWorkTree, must, root, run } from '../test/containers/docker'
-import {
-  buildProd,
-  measureBuilds,
-  measureDevLoop,
-  measureImages,
-  measureLoad,
-  measureStartup,
-} from './lib/figures'
+import { buildProd, measureBuilds } from './lib/figures/build'
+import { measureDevLoop } from './lib/figures/dev-loop'
+import { measureImages } from './lib/figures/image'
+import { measureLoad } from './lib/figures/load'
+import { measureStartup } from './lib/figures/startup'
 import { realNode } from './lib/procs'
 import { profiles } from './lib/profile'
-import { type Figure, type Results, renderMarkdown, renderSvg, spliceGenerated } from './lib/report'
+import {
+  type Figure,
+  failedFigure,
+  type Results,
+  renderMarkdown,
+  renderSvg,
+  spliceGenerated,
+} from './lib/report'
 import { extractBundle, images, startDatabase } from './lib/stack'
 
 const { values } = parseArgs({
@@ -53,18 +57,33 @@ for (const tool of ['wrk', 'docker']) {
     )
 }
 
+const figures: Figure[] = []
+
+/**
+ * Measures one family of figures; if it throws, each of them is reported as failed and the run goes on.
+ * Only the shared stages (the images, the database) abort a run, since the figures cannot do without them.
+ */
+async function attempt(ids: Record<string, string>, measure: () => Promise<Figure[]>): Promise<void> {
+  try {
+    figures.push(...(await measure()).filter((figure) => wanted(figure.id)))
+  } catch (error) {
+    console.error(`${Object.keys(ids).join(', ')} failed; the run goes on without them:\n${error}`)
+    for (const [id, title] of Object.entries(ids))
+      if (wanted(id)) figures.push(failedFigure(id, title, error))
+  }
+}
+
 const started = performance.now()
 const startedAt = new Date().toISOString()
 const loadBefore = load()
-const figures: Figure[] = []
 await realNode()
 const tree = await copyTree()
 const cleanups: (() => Promise<unknown> | unknown)[] = [() => tree.remove()]
 try {
   step(`profile ${profile.name}, tree ${tree.dir}, load ${loadBefore}`)
   step('G5 build (also builds the prod and naive images)')
-  if (wanted('G5')) figures.push(await measureBuilds(tree.dir, profile))
-  else {
+  if (wanted('G5')) await attempt({ G5: 'build' }, async () => [await measureBuilds(tree.dir, profile)])
+  if (!figures.some((figure) => figure.id === 'G5' && !figure.failures?.length)) {
     step('prod image (untimed)')
     await buildProd(tree.dir)
   }
@@ -93,7 +112,7 @@ try {
   ])
   if (wanted('G1')) {
     step('G1 image size')
-    figures.push(await measureImages())
+    await attempt({ G1: 'image size' }, async () => [await measureImages()])
   }
   const bundleDir = await extractBundle(images.prod)
   cleanups.push(() => rmSync(bundleDir, { recursive: true, force: true }))
@@ -102,17 +121,19 @@ try {
   cleanups.push(() => db.stop())
   if (wanted('G4')) {
     step('G4 startup')
-    figures.push(await measureStartup(bundleDir, db, profile))
+    await attempt({ G4: 'startup' }, async () => [await measureStartup(bundleDir, db, profile)])
   }
   if (wanted('G2') || wanted('G3') || wanted('G7')) {
     step('G3 database, G7 memory, G2 HTTP')
-    const { g2, g3, g7 } = await measureLoad(bundleDir, db, profile)
-    figures.push(...[g2, g3, g7].filter((figure) => wanted(figure.id)))
+    await attempt(
+      { G2: 'HTTP: GET /health/live', G3: 'database: GET /notes/:id', G7: 'memory (RSS)' },
+      async () => Object.values(await measureLoad(bundleDir, db, profile)),
+    )
   }
   await db.stop()
   if (wanted('G6')) {
     step('G6 dev loop')
-    figures.push(await measureDevLoop(tree.dir, profile))
+    await attempt({ G6: 'dev loop' }, async () => [await measureDevLoop(tree.dir, profile)])
   }
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup()
@@ -150,4 +171,13 @@ step(`wrote ${markdownFile} in ${Math.round(results.durationSeconds)} s`)
 for (const figure of figures) {
   for (const goal of figure.goals)
     console.log(`${figure.id} ${goal.label}: ${goal.value} ${goal.unit} (goal ${goal.bound} ${goal.limit})`)
+}
+const failures = figures.flatMap((figure) =>
+  (figure.failures ?? []).map((failure) => `${figure.id} ${failure}`),
+)
+if (failures.length > 0) {
+  console.error(
+    `\n${failures.length} failed (the report says so where they would be):\n${failures.join('\n')}`,
+  )
+  process.exitCode = 1
 }

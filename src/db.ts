@@ -1,3 +1,4 @@
+import type { EntityClass, EntityData, EntityMetadata, Primary } from '@mikro-orm/core'
 import { Migrator } from '@mikro-orm/migrations'
 import { type EntityManager, MikroORM } from '@mikro-orm/postgresql'
 import { Elysia } from 'elysia'
@@ -121,3 +122,39 @@ export async function pendingMigrations(orm: Orm): Promise<string[]> {
 
 /** One EntityManager fork per request: a fresh identity map, no state shared between requests. */
 export const db = (orm: Orm) => new Elysia().derive({ as: 'scoped' }, () => ({ em: orm.em.fork() }))
+
+// One statement per entity (and ORM: metadata objects are per ORM), built by the ORM's own query builder.
+const byIdStatements = new WeakMap<EntityMetadata, string>()
+
+/**
+ * `em.findOne(entity, id)` for the hot read by primary key, at a third of its cost: the SQL is compiled once per
+ * entity instead of on every call, and the row goes through `em.map`, so the entity is hydrated, put in the
+ * identity map and tracked by the unit of work just as findOne's would be (ADR 0032). No filters, populate or
+ * locks: use `em.findOne` when you need those.
+ */
+export async function findById<T extends object>(
+  em: EntityManager,
+  entity: EntityClass<T>,
+  id: Primary<T>,
+): Promise<T | null> {
+  const loaded = em.getUnitOfWork().getById(entity, id)
+  if (loaded) return loaded
+  const meta = em.getMetadata(entity)
+  let sql = byIdStatements.get(meta)
+  if (sql === undefined) {
+    if (meta.primaryKeys.length !== 1)
+      throw new Error(
+        `findById expects one primary key column, ${meta.className} has ${meta.primaryKeys.length}`,
+      )
+    sql = em
+      .createQueryBuilder(entity)
+      .select('*')
+      // For an unknown entity T the builder's condition type cannot be spelled; the key is T's primary key.
+      .where({ [meta.primaryKeys[0] as string]: id } as never)
+      .getQuery()
+    byIdStatements.set(meta, sql)
+  }
+  // 'get' resolves to the first row, or undefined when there is none.
+  const row: EntityData<T> | undefined = await em.execute<EntityData<T>>(sql, [id], 'get')
+  return row ? em.map(entity, row) : null
+}

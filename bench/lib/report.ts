@@ -1,7 +1,8 @@
 /** A goal from issue 6 beside the figure it judges. */
 export interface Goal {
   label: string
-  value: number
+  /** "failed" when a contender it compares did not produce a figure. */
+  value: number | string
   unit: string
   limit: number
   /** `most`: the figure must not exceed the limit; `least`: it must reach it. */
@@ -18,6 +19,8 @@ export interface Figure {
   goals: Goal[]
   /** Bars for the chart: one panel per figure that has them. */
   chart?: { label: string; bars: { name: string; value: number }[] }
+  /** Contenders (or the whole figure) that failed, each with the reason; the run went on without them. */
+  failures?: string[]
 }
 
 export interface Results {
@@ -33,8 +36,23 @@ export interface Results {
   figures: Figure[]
 }
 
-export const met = (goal: Goal) =>
-  goal.bound === 'most' ? goal.value <= goal.limit : goal.value >= goal.limit
+export const met = ({ value, bound, limit }: Goal) =>
+  typeof value === 'number' && (bound === 'most' ? value <= limit : value >= limit)
+
+/** The first line of an error, enough for a footnote in the report; the whole text goes to the console. */
+export const firstLine = (error: unknown) =>
+  String((error as Error).message ?? error).split('\n')[0] as string
+
+/** A figure that could not be measured at all, so the report says so and the other figures still run. */
+export const failedFigure = (id: string, title: string, error: unknown): Figure => ({
+  id,
+  title,
+  method: 'Not measured: the figure failed (see below and the console output of the run).',
+  columns: [],
+  rows: [],
+  goals: [],
+  failures: [firstLine(error)],
+})
 
 /** Figures arrive rounded to what they can claim; only large non-integers are cut to one decimal. */
 const fmt = (value: number | string) =>
@@ -62,11 +80,18 @@ export function renderMarkdown(results: Results, chartFile: string): string {
       `${figure.id} ${goal.label}`,
       `${fmt(goal.value)} ${goal.unit}`.trim(),
       goalText(goal),
-      met(goal) ? 'met' : '**missed**',
+      typeof goal.value !== 'number' ? '**failed**' : met(goal) ? 'met' : '**missed**',
     ]),
   )
   const sections = results.figures.map((figure) =>
-    [`### ${figure.id} — ${figure.title}`, figure.method, table(figure.columns, figure.rows)].join('\n\n'),
+    [
+      `### ${figure.id} — ${figure.title}`,
+      figure.method,
+      ...(figure.rows.length > 0 ? [table(figure.columns, figure.rows)] : []),
+      ...(figure.failures?.length
+        ? [figure.failures.map((failure) => `- **failed:** ${failure}`).join('\n')]
+        : []),
+    ].join('\n\n'),
   )
   return [
     `Run of ${results.startedAt} (profile \`${results.profile}\`, ${Math.round(results.durationSeconds)} s), ` +

@@ -19,3 +19,7 @@ export const rotate = <T>(items: T[], round: number): T[] =>
   items.map((_, i) => items[(i + round) % items.length] as T)
 
 export const round = (value: number, digits = 2) => Number(value.toFixed(digits))
+
+/** A table cell: the rounded figure, or "failed" where a contender produced none (NaN). */
+export const cell = (value: number, digits = 2): number | string =>
+  Number.isFinite(value) ? round(value, digits) : 'failed'

@@ -1,5 +1,5 @@
 import { OptimisticLockError } from '@mikro-orm/core'
-import type { EntityManager } from '../../db'
+import { type EntityManager, findById } from '../../db'
 import { InvalidCursor, NotFound, NothingToChange, VersionRequired } from '../../errors'
 import { UUID } from '../../formats'
 import { acceptsVersion, type VersionCondition, versionMismatch } from '../../versioning'
@@ -18,7 +18,7 @@ export async function createNote(em: EntityManager, input: NoteCreate): Promise<
 }
 
 export async function getNote(em: EntityManager, id: string): Promise<Note> {
-  const note = await em.findOne(Note, id)
+  const note = await findById(em, Note, id)
   if (!note) throw new NotFound('note', id)
   return note
 }
