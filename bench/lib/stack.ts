@@ -22,7 +22,7 @@ export const bakeVars = {
 }
 
 const LIVE_ROUTE = 'src/modules/health/index.ts'
-const RELEASE_FIELD = /\brelease \}\)/
+const RELEASE_FIELD = /\brelease: config\.release \}\)/
 
 /**
  * A one-line edit with a visible effect: /health/live reports `marker` as its release. G5 rebuilds after it,
@@ -33,7 +33,7 @@ export function editLiveRoute(dir: string, marker: string): () => void {
   const original = readFileSync(file, 'utf8')
   if (original.match(new RegExp(RELEASE_FIELD, 'g'))?.length !== 1) {
     throw new Error(
-      `expected one \`release })\` in ${LIVE_ROUTE} to edit, got none or several: update bench/lib/stack.ts`,
+      `expected one \`release: config.release })\` in ${LIVE_ROUTE} to edit, got none or several: update bench/lib/stack.ts`,
     )
   }
   writeFileSync(file, original.replace(RELEASE_FIELD, `release: '${marker}' })`))

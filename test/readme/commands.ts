@@ -65,6 +65,14 @@ export const SKIPS: { pattern: RegExp; reason: string }[] = [
 ]
 
 /**
+ * Commands a reader runs in another project (a client of the API), so here they run in an empty directory, where
+ * this repository's own dependencies cannot change what they resolve; `document` stands for the served document.
+ */
+export const ELSEWHERE: { pattern: RegExp; reason: string }[] = [
+  { pattern: /\bopenapi-typescript\b/, reason: "generates a client's types in the client's project" },
+]
+
+/**
  * Example values in the README and what stands in for them here, so commands run as written against local things:
  * the example server is a local sshd, its URL the local proxy, /etc a throwaway directory, port 3000 a free one.
  */

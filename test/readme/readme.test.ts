@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyWorkTree, must, projectName, root, run } from '../containers/docker'
 import { type SshServer, startSshServer } from '../deploy/server'
 import { freePort } from '../ports'
-import { placeholders, SERVERS, SKIPS, shellBlocks, substitute, withoutComment } from './commands'
+import { ELSEWHERE, placeholders, SERVERS, SKIPS, shellBlocks, substitute, withoutComment } from './commands'
 
 // Every shell command in README.md, run as written, block by block, in a throwaway copy of the repository with its
 // own git history: against this machine's Docker engine and a local sshd standing in for the example server.
@@ -97,10 +97,10 @@ async function removeProject(project: string): Promise<void> {
 }
 
 /** Starts `command` in bash, in its own process group (so Ctrl-C can reach all of it), loading and saving the block's exports. */
-function start(command: string, state: string, logFile: string, project: string) {
+function start(command: string, state: string, logFile: string, project: string, cwd = tree.dir) {
   const script = `[ -f ${state} ] && . ${state}\n${command}\ncode=$?\nexport -p > ${state}\nexit $code\n`
   return Bun.spawn(['setsid', 'bash', '-c', script], {
-    cwd: tree.dir,
+    cwd,
     env: { ...env, COMPOSE_PROJECT_NAME: project },
     stdin: 'ignore',
     stdout: Bun.file(logFile),
@@ -121,9 +121,9 @@ const status = (path: string) =>
   )
 
 describe('README.md', () => {
-  it('has shell commands, and every skip entry still matches one of them', () => {
+  it('has shell commands, and every skip and elsewhere entry still matches one of them', () => {
     expect(all.length).toBeGreaterThan(0)
-    for (const { pattern } of SKIPS)
+    for (const { pattern } of [...SKIPS, ...ELSEWHERE])
       expect(
         all.some((command) => pattern.test(withoutComment(command))),
         String(pattern),
@@ -147,10 +147,19 @@ for (const block of blocks) {
         continue
       }
       const server = SERVERS.find(({ pattern }) => pattern.test(code))
+      const elsewhere = ELSEWHERE.some(({ pattern }) => pattern.test(code))
       it(command, async () => {
         counts.ran++
         const logFile = join(scratch, `block-${block.line}-${index}.log`)
-        const proc = start(substitute(command, pairs), state(), logFile, project)
+        // The served document is docs/api/openapi.json (`bun run check` keeps them equal): read from the clone.
+        const local = elsewhere
+          ? command.replace(
+              /http:\/\/localhost:3000\/openapi\/json/g,
+              join(tree.dir, 'docs/api/openapi.json'),
+            )
+          : command
+        const cwd = elsewhere ? mkdtempSync(join(scratch, 'elsewhere-')) : tree.dir
+        const proc = start(substitute(local, pairs), state(), logFile, project, cwd)
         if (!server) {
           const exit = await proc.exited
           expect(exit, tail(logFile)).toBe(0)
