@@ -27,7 +27,7 @@ Options:
   --verbose              print every command (local and over SSH) and its output
   --help                 this text
 
-Settings: deploy.config.mjs, overridden by DEPLOY_* variables (see that file).
+Settings: deploy/config.mjs, overridden by DEPLOY_* variables (see that file).
 Docs: docs/deploy.md`
 
 const args = scriptArgs(import.meta.filename, {
@@ -56,9 +56,9 @@ if (args._.length) fail(`unexpected argument ${args._[0]}`, 'options start with 
 const root = path.join(import.meta.dirname, '..')
 let settings
 try {
-  settings = settingsFrom((await import(path.join(root, 'deploy.config.mjs'))).default, process.env, args)
+  settings = settingsFrom((await import(path.join(root, 'deploy/config.mjs'))).default, process.env, args)
 } catch (error) {
-  fail(error.message, 'fix deploy.config.mjs or the DEPLOY_* variable it names', 2)
+  fail(error.message, 'fix deploy/config.mjs or the DEPLOY_* variable it names', 2)
 }
 const { host, dir, project, mode } = settings
 
@@ -244,7 +244,7 @@ async function preflight() {
   if (!host)
     fail(
       'no server configured',
-      'pass --host user@server or set DEPLOY_HOST (or host in deploy.config.mjs)',
+      'pass --host user@server or set DEPLOY_HOST (or host in deploy/config.mjs)',
       2,
     )
   const status = (await $`git status --porcelain`).stdout.trim()

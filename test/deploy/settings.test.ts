@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import defaults from '../../deploy.config.mjs'
+import defaults from '../../deploy/config.mjs'
 import { settingsFrom } from '../../scripts/lib/settings.mjs'
 
 const problemsOf = (env: Record<string, string>, flags = {}) => {
