@@ -3,9 +3,9 @@
 // Everything runs through `ssh` and `docker` on the server; secrets stay in the server's env file.
 import { spawnSync } from 'node:child_process'
 import { $, chalk, fs, os, path } from 'zx'
+import { settingsFrom } from './deploy/settings.mjs'
+import { stackFile } from './deploy/stack.mjs'
 import { scriptArgs } from './lib/args.mjs'
-import { settingsFrom } from './lib/settings.mjs'
-import { stackFile } from './lib/stack.mjs'
 
 const HELP = `Usage: zx scripts/deploy.mjs [--host user@server] [options]
 
