@@ -1,9 +1,12 @@
 #!/usr/bin/env zx
 // Deploys the prod image to a server over SSH: build, ship, back up, migrate, switch traffic without downtime, verify.
 // Everything runs through `ssh` and `docker` on the server; secrets stay in the server's env file.
-import { spawnSync } from 'node:child_process'
 import { $, chalk, fs, os, path } from 'zx'
+import { prune, readState, record, recordFailure } from './deploy/history.mjs'
+import { createLock } from './deploy/lock.mjs'
+import { createSteps, fail, info, seconds } from './deploy/output.mjs'
 import { settingsFrom } from './deploy/settings.mjs'
+import { createSsh, sq } from './deploy/ssh.mjs'
 import { stackFile } from './deploy/stack.mjs'
 import { scriptArgs } from './lib/args.mjs'
 
@@ -39,14 +42,6 @@ const args = scriptArgs(import.meta.filename, {
   },
 })
 
-/** Prints a problem and what to do about it, then exits. */
-function fail(problem, todo, code = 1) {
-  console.error(
-    `${chalk.red('deploy failed:')} ${problem}${todo ? `\n${chalk.yellow('what to do:')} ${todo}` : ''}`,
-  )
-  process.exit(code)
-}
-
 if (args.help) {
   console.log(HELP)
   process.exit(0)
@@ -60,7 +55,7 @@ try {
 } catch (error) {
   fail(error.message, 'fix deploy/config.mjs or the DEPLOY_* variable it names', 2)
 }
-const { host, dir, project, mode } = settings
+const { host, dir, mode } = settings
 
 // Steps print their own summary; --verbose shows every command as it runs.
 $.verbose = args.verbose
@@ -68,174 +63,30 @@ $.quiet = !args.verbose
 $.cwd = root
 // A failed command throws with its stderr; messages below say which step failed.
 
-// ---------------------------------------------------------------------------------------------------------------
-// Output
+const action = args.status
+  ? 'status'
+  : args.logs
+    ? 'logs'
+    : args.unlock
+      ? 'unlock'
+      : args.rollback !== undefined
+        ? 'rollback'
+        : 'deploy'
 
-const started = performance.now()
-const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1)
-const figures = {}
-let stepCount = 0
-let stepsTotal = 0
-
-/** Announces a step and times it into `figures`. */
-async function step(name, detail, work) {
-  stepCount++
-  const since = performance.now()
-  console.log(chalk.bold.cyan(`==> [${stepCount}/${stepsTotal}] ${name}`) + (detail ? ` ${detail}` : ''))
-  // A held lock is refreshed at every step, so only a deploy that stopped making progress ever looks stale.
-  if (lockHeld) await remote('touch deploy.lock', { nothrow: true })
-  const result = await work()
-  figures[name] = Number(seconds(since))
-  return result
-}
-const info = (line) => console.log(`    ${line}`)
-
-// ---------------------------------------------------------------------------------------------------------------
-// SSH
-
-const control = fs.mkdtempSync(path.join(os.tmpdir(), 'bakehouse-ssh-'))
-const sshArgs = [
-  ...(settings.sshConfig ? ['-F', settings.sshConfig] : []),
-  ...['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=15'],
-  // One connection for the whole deploy: every remote command after the first starts in milliseconds.
-  ...['-o', 'ControlMaster=auto', '-o', `ControlPath=${control}/%C`, '-o', 'ControlPersist=60'],
-]
-/** POSIX single quoting, for values placed in remote shell scripts. */
-const sq = (value) => `'${String(value).replaceAll("'", `'\\''`)}'`
-
-/** Variables and helpers every remote script starts with. */
-function prelude(release) {
-  const lines = [
-    'set -eu',
-    `DIR=${sq(dir)}`,
-    `PROJECT=${sq(project)}`,
-    'mkdir -p "$DIR" && cd "$DIR"',
-    // Filters for this project's containers, by the labels compose sets.
-    'ps_service() { docker ps --all --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format "{{.ID}} {{.Names}} {{.State}}"; }',
-  ]
-  if (release) {
-    lines.push(
-      `REL=${sq(release.id)}`,
-      `IMAGE=${sq(release.image)}`,
-      // RELEASE is reported by /health/live; API_PORT=0 lets two api containers run side by side.
-      'RELEASE="$REL" API_PORT=0 API_REPLICAS=1',
-      'export IMAGE RELEASE API_PORT API_REPLICAS',
-      // The release's own compose file, with paths (proxy config) resolved against the stable server directory.
-      'compose() { docker compose --project-name "$PROJECT" --project-directory "$DIR" --file "$DIR/releases/$REL/compose.prod.yaml" "$@"; }',
-    )
-  }
-  return lines.join('\n')
-}
-
-/** Runs a shell script on the server; returns stdout. Throws with the script's stderr unless `nothrow`. */
-async function remote(script, { release, nothrow = false, input } = {}) {
-  const command = `sh -c ${sq(`${prelude(release)}\n${script}`)}`
-  const options = input === undefined ? { nothrow } : { nothrow, input }
-  const result = await $(options)`ssh ${input === undefined ? ['-n'] : []} ${sshArgs} ${host} ${command}`
-  return nothrow ? result : result.stdout.trim()
-}
-
-/** Like remote, but streams the output (logs, long commands). */
-async function remoteLive(script, { release } = {}) {
-  const command = `sh -c ${sq(`${prelude(release)}\n${script}`)}`
-  return $({ stdio: ['ignore', 'inherit', 'inherit'], nothrow: true })`ssh ${sshArgs} ${host} ${command}`
-}
-
-let lockHeld = false
+// What every step may use, passed explicitly to the files of scripts/deploy/.
+const who = `${os.userInfo().username}@${os.hostname()}`
+const ssh = createSsh(settings)
+const lock = createLock({ settings, ssh, who })
+const steps = createSteps(() => lock.refresh())
+const ctx = { root, args, action, settings, who, ssh, lock, steps }
+const { remote, remoteLive } = ssh
+const { step, figures } = steps
 
 // However the script ends (a failed step exits at once): give the lock back, close the shared connection.
 process.on('exit', () => {
-  if (lockHeld)
-    spawnSync('ssh', ['-n', ...sshArgs, host, `rm -rf ${sq(`${dir}/deploy.lock`)}`], { stdio: 'ignore' })
-  if (fs.existsSync(control)) {
-    spawnSync('ssh', [...sshArgs, '-O', 'exit', host], { stdio: 'ignore' })
-    fs.rmSync(control, { recursive: true, force: true })
-  }
+  lock.releaseSync()
+  ssh.closeSync()
 })
-
-async function closeSsh() {
-  await $({ nothrow: true })`ssh ${sshArgs} -O exit ${host}`
-  fs.rmSync(control, { recursive: true, force: true })
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Server state: releases/<id>/{compose.prod.yaml,deploy/nginx.conf,image}, current, history.tsv, backups/, deploy.lock/
-
-const who = `${os.userInfo().username}@${os.hostname()}`
-
-async function readState() {
-  const out = await remote(`
-    printf 'current=%s\\n' "$(cat current 2>/dev/null || true)"
-    [ -f history.tsv ] && sed 's/^/history=/' history.tsv || true
-    for d in releases/*/; do [ -f "$d/image" ] && printf 'release=%s %s\\n' "$(basename "$d")" "$(cat "$d/image")"; done 2>/dev/null || true
-  `)
-  const state = { current: '', history: [], releases: new Map() }
-  for (const line of out.split('\n')) {
-    const [key, ...rest] = line.split('=')
-    const value = rest.join('=')
-    if (key === 'current') state.current = value
-    if (key === 'history') {
-      const [time, action, id, image, by, duration] = value.split('\t')
-      state.history.push({ time, action, id, image, by, duration })
-    }
-    if (key === 'release') {
-      const [id, image] = value.split(' ')
-      state.releases.set(id, image)
-    }
-  }
-  return state
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Lock: mkdir is atomic on every file system, so exactly one deploy creates deploy.lock.
-
-async function lock(what) {
-  const holder = `${who} pid ${process.pid}, ${what}, since ${new Date().toISOString()}`
-  const result = await remote(
-    `
-    if mkdir deploy.lock 2>/dev/null; then printf '%s\\n' ${sq(holder)} > deploy.lock/holder; echo acquired; exit 0; fi
-    age=$(( $(date +%s) - $(stat -c %Y deploy.lock 2>/dev/null || date +%s) ))
-    printf 'held %s %s\\n' "$age" "$(cat deploy.lock/holder 2>/dev/null || echo unknown)"
-  `,
-    { nothrow: true },
-  )
-  const out = result.stdout.trim()
-  if (out === 'acquired') {
-    lockHeld = true
-    info(`lock: ${dir}/deploy.lock (${holder})`)
-    return
-  }
-  const match = out.match(/^held (\d+) (.*)$/s)
-  if (!match)
-    fail(
-      `could not take the lock in ${dir}: ${result.stderr.trim() || out}`,
-      'check SSH access and the directory',
-    )
-  const [, age, current] = match
-  if (Number(age) > settings.lockStaleMinutes * 60) {
-    console.log(
-      chalk.yellow(`    taking over a stale lock (${Math.round(age / 60)} min old) held by ${current}`),
-    )
-    // Removed only under a second mkdir lock and only if it is still the lock we judged stale, so two deploys
-    // taking over at once cannot remove each other's fresh lock.
-    await remote(`
-      mkdir deploy.lock.takeover 2>/dev/null || exit 0
-      if [ "$(cat deploy.lock/holder 2>/dev/null || echo unknown)" = ${sq(current.trim())} ]; then rm -rf deploy.lock; fi
-      rmdir deploy.lock.takeover
-    `)
-    return lock(what)
-  }
-  fail(
-    `another deploy holds the lock: ${current} (${age} s ago)`,
-    `wait for it to finish; if it died, run \`zx scripts/deploy.mjs --unlock\` (locks older than ${settings.lockStaleMinutes} min are taken over automatically)`,
-  )
-}
-
-async function unlock() {
-  if (!lockHeld) return
-  await remote('rm -rf deploy.lock', { nothrow: true })
-  lockHeld = false
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Steps
@@ -253,7 +104,7 @@ async function preflight() {
   // The network may blink: three tries, 1 s then 2 s apart, before giving up.
   let reach
   for (let attempt = 1, delay = 1000; ; attempt++, delay *= 2) {
-    reach = await $({ nothrow: true })`ssh -n ${sshArgs} ${host} true`
+    reach = await ssh.reach()
     if (reach.exitCode === 0 || attempt === 3) break
     info(`ssh ${host}: ${reach.stderr.trim() || `exit ${reach.exitCode}`}; retrying in ${delay / 1000} s`)
     await new Promise((resolve) => setTimeout(resolve, delay))
@@ -360,7 +211,7 @@ async function ship(release) {
   const load = `sh -c ${sq('gunzip | docker load')}`
   const sent = await $({
     nothrow: true,
-  })`docker save ${release.image} | gzip -1 | ssh ${sshArgs} ${host} ${load}`
+  })`docker save ${release.image} | gzip -1 | ssh ${ssh.args} ${host} ${load}`
   if (sent.exitCode !== 0)
     fail(
       `shipping ${release.image} failed: ${sent.stderr.trim()}`,
@@ -738,54 +589,7 @@ async function swarmDeploy(release, { replicas } = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Record and prune
-
-async function record(action, release, extra = '') {
-  const duration = seconds(started)
-  await remote(
-    `
-    printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(date -u +%FT%TZ)" ${sq(action)} "$REL" "$IMAGE" ${sq(who)} ${sq(`${duration}s${extra}`)} >> history.tsv
-    printf '%s\\n' "$REL" > current
-  `,
-    { release },
-  )
-  info(`${dir}/history.tsv: ${action} ${release.id} by ${who}`)
-}
-
-async function prune() {
-  const state = await readState()
-  // Newest first, by when each release last went live; the current one is always kept.
-  const order = [
-    ...new Set(
-      state.history
-        .filter((h) => h.action !== 'failed')
-        .map((h) => h.id)
-        .reverse(),
-    ),
-  ]
-  const keep = new Set([state.current, ...order.slice(0, settings.keepReleases)])
-  const drop = [...state.releases.keys()].filter((id) => !keep.has(id))
-  if (drop.length === 0)
-    return info(`nothing to prune (${state.releases.size} release(s), keeping ${settings.keepReleases})`)
-  const images = drop.map((id) => sq(state.releases.get(id))).join(' ')
-  await remote(
-    `docker image rm ${images} >/dev/null 2>&1 || true; rm -rf ${drop.map((id) => sq(`releases/${id}`)).join(' ')}`,
-  )
-  info(`removed release(s) ${drop.join(', ')} and their images`)
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Actions
-
-const action = args.status
-  ? 'status'
-  : args.logs
-    ? 'logs'
-    : args.unlock
-      ? 'unlock'
-      : args.rollback !== undefined
-        ? 'rollback'
-        : 'deploy'
 
 async function deploy() {
   const release = await gitRelease()
@@ -810,11 +614,11 @@ async function deploy() {
     record: `${dir}/history.tsv, ${dir}/current`,
     prune: `keep ${settings.keepReleases} releases and their images`,
   }
-  stepsTotal = Object.keys(plan).length
+  steps.expect(Object.keys(plan).length)
   if (args['dry-run']) return printPlan(`deploy ${release.id} to ${host}:${dir} (${mode})`, plan)
 
   const { platform } = await step('preflight', plan.preflight, preflight)
-  await step('lock', plan.lock, () => lock(`deploy ${release.id}`))
+  await step('lock', plan.lock, () => lock.acquire(`deploy ${release.id}`))
   await step('bake', plan.bake, () => bake(release, platform))
   await step('ship', plan.ship, () => ship(release))
   await step('upload', plan.upload, () => upload(release))
@@ -844,8 +648,8 @@ async function deploy() {
     const cutoverError = await step('cutover', plan.cutover, () => cutover(release))
     if (cutoverError) return abort(cutoverError, release)
   }
-  await step('record', plan.record, () => record('deploy', release))
-  await step('prune', plan.prune, prune)
+  await step('record', plan.record, () => record(ctx, 'deploy', release))
+  await step('prune', plan.prune, () => prune(ctx))
   await done(`deployed ${release.id}`)
 }
 
@@ -856,7 +660,7 @@ function verifyPlan() {
 }
 
 async function rollback() {
-  stepsTotal = 5
+  steps.expect(5)
   if (args['dry-run'])
     return printPlan(`roll back on ${host}:${dir}`, {
       preflight: `ssh ${host}, docker`,
@@ -867,9 +671,9 @@ async function rollback() {
       record: `${dir}/history.tsv`,
     })
   await step('preflight', `ssh ${host}`, preflight)
-  await step('lock', `${dir}/deploy.lock`, () => lock(`rollback to ${args.rollback || 'previous'}`))
+  await step('lock', `${dir}/deploy.lock`, () => lock.acquire(`rollback to ${args.rollback || 'previous'}`))
   const release = await step('choose', args.rollback || 'previous release', async () => {
-    const state = await readState()
+    const state = await readState(ctx)
     const deployed = state.history
       .filter((h) => h.action === 'deploy' || h.action === 'rollback')
       .map((h) => h.id)
@@ -897,7 +701,7 @@ async function rollback() {
       ? await step('rolling update', 'docker stack deploy', () => swarmDeploy(release))
       : await step('cutover', `to ${release.id}`, () => cutover(release))
   if (error) return abort(error, release)
-  await step('record', `${dir}/history.tsv`, () => record('rollback', release))
+  await step('record', `${dir}/history.tsv`, () => record(ctx, 'rollback', release))
   done(`rolled back to ${release.id}`)
 }
 
@@ -909,32 +713,28 @@ function printPlan(title, plan) {
 }
 
 async function abortNow(problem, todo) {
-  await unlock()
-  await closeSsh()
+  await lock.release()
+  await ssh.close()
   fail(problem, todo)
 }
 
 /** After shipping: the old release keeps serving; record the failure, release the lock, exit non-zero. */
 async function abort(problem, release) {
-  await remote(
-    `printf '%s\\tfailed\\t%s\\t%s\\t%s\\t%s\\n' "$(date -u +%FT%TZ)" "$REL" "$IMAGE" ${sq(who)} ${sq(`${seconds(started)}s`)} >> history.tsv`,
-    { release, nothrow: true },
-  )
-  await unlock()
-  await closeSsh()
+  await recordFailure(ctx, release)
+  await lock.release()
+  await ssh.close()
   console.error(chalk.dim(`timings (s): ${JSON.stringify(figures)}`))
   fail(
-    `${action} of ${release.id} stopped after ${seconds(started)} s: ${problem}`,
+    `${action} of ${release.id} stopped after ${steps.elapsed()} s: ${problem}`,
     'read the logs above, fix the release and deploy again; `--status` shows what is live, `--rollback` goes further back',
   )
 }
 
 async function done(message) {
-  await unlock()
-  await closeSsh()
+  await lock.release()
+  await ssh.close()
   console.log(
-    chalk.green(`${message} to ${host} in ${seconds(started)} s`) +
-      chalk.dim(` (${JSON.stringify(figures)})`),
+    chalk.green(`${message} to ${host} in ${steps.elapsed()} s`) + chalk.dim(` (${JSON.stringify(figures)})`),
   )
 }
 
@@ -968,8 +768,8 @@ async function logs() {
 
 // Ctrl-C mid-deploy: give the lock back; a half-started container is cleared by the next deploy.
 process.on('SIGINT', async () => {
-  await unlock().catch(() => {})
-  await closeSsh().catch(() => {})
+  await lock.release().catch(() => {})
+  await ssh.close().catch(() => {})
   console.error('deploy: interrupted; the lock was released and the previous release keeps serving')
   process.exit(130)
 })
@@ -989,11 +789,11 @@ try {
       const holder = await remote('cat deploy.lock/holder 2>/dev/null || true; rm -rf deploy.lock')
       console.log(holder ? `removed the lock held by ${holder}` : 'there was no lock')
     }
-    await closeSsh()
+    await ssh.close()
   }
 } catch (error) {
-  await unlock().catch(() => {})
-  await closeSsh().catch(() => {})
+  await lock.release().catch(() => {})
+  await ssh.close().catch(() => {})
   fail(
     `${action}: ${error.stderr?.trim() || error.message}`,
     'the previous release keeps serving; fix the cause and run again (`--status` shows the server)',
