@@ -1,5 +1,4 @@
-// Compose mode's cutover: a new api container beside the old, gated on /health/ready, then the proxy is switched
-// to it (deploy/upstream/api.conf names the container it sends traffic to), verified, and the old one drained.
+// Compose mode's cutover: new api beside the old, gate on /health/ready, switch the proxy, verify, drain the old.
 import { chalk } from 'zx'
 import { info, seconds } from './output.mjs'
 import { sq } from './ssh.mjs'
@@ -46,7 +45,7 @@ async function gate({ settings, ssh }, container, release) {
   }
 }
 
-/** Points the proxy at `name` and waits until the proxy serves `release` through it. */
+/** Points the proxy at `name` (deploy/upstream/api.conf names it) and waits until it serves `release` through it. */
 async function switchTo({ ssh, who }, name, release) {
   const out = await ssh.remote(
     `

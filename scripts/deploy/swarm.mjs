@@ -1,5 +1,4 @@
-// Swarm mode's rolling update: docker stack deploy of the release's stack.yaml; swarm starts new tasks first and
-// rolls a failing update back itself.
+// Swarm mode's rolling update: docker stack deploy of the release; swarm starts new tasks first, rolls back failures.
 import { chalk } from 'zx'
 import { info } from './output.mjs'
 
