@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import defaults from '../../deploy.config.mjs'
-import { settingsFrom } from '../../scripts/lib/settings.mjs'
+import defaults from '../../deploy/config.mjs'
+import { settingsFrom } from '../../scripts/deploy/settings.mjs'
 
 const problemsOf = (env: Record<string, string>, flags = {}) => {
   try {

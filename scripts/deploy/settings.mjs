@@ -1,4 +1,4 @@
-// Deploy settings: deploy.config.mjs, then DEPLOY_* variables, then flags. Pure, so it is easy to reason about.
+// Deploy settings: deploy/config.mjs, then DEPLOY_* variables, then flags. Pure, so it is easy to reason about.
 
 /** Setting → environment variable; numbers are checked, strings taken as they are. */
 const ENV = {

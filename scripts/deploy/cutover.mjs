@@ -1,0 +1,157 @@
+// Compose mode's cutover: new api beside the old, gate on /health/ready, switch the proxy, verify, drain the old.
+import { chalk } from 'zx'
+import { info, seconds } from './output.mjs'
+import { sq } from './ssh.mjs'
+import { verify } from './verify.mjs'
+
+/** The release's api containers, and the name of the one the proxy's upstream file points at. */
+async function apiContainers({ ssh }, release) {
+  const out = await ssh.remote(
+    `ps_service api
+     printf 'live %s\\n' "$(sed -n 's/^set \\$api \\([^:]*\\):3000;.*/\\1/p' deploy/upstream/api.conf 2>/dev/null)"`,
+    { release },
+  )
+  const containers = []
+  let live = ''
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [a, b, c] = line.split(' ')
+    if (a === 'live') live = b ?? ''
+    else containers.push({ id: a, name: b, state: c })
+  }
+  return { containers, live }
+}
+
+/** Waits until the container answers /health/ready from inside, failing fast if it crashes. */
+async function gate({ settings, ssh }, container, release) {
+  const deadline = performance.now() + settings.readyTimeout * 1000
+  const check = `const r = await fetch('http://127.0.0.1:3000/health/ready').catch(() => null); process.exit(r?.ok ? 0 : 1)`
+  let last = ''
+  for (;;) {
+    const out = await ssh.remote(
+      `state=$(docker inspect --format '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}' ${container.id})
+       if docker exec ${container.id} /usr/local/bin/bun -e ${sq(check)} >/dev/null 2>&1; then echo "ready $state"; else echo "waiting $state"; fi`,
+      { release, nothrow: true },
+    )
+    const [verdict, status, restarts, exitCode] = out.stdout.trim().split(' ')
+    if (verdict === 'ready') return undefined
+    if (status === 'exited' || status === 'dead') return `the new container exited with code ${exitCode}`
+    if (status === 'restarting' || Number(restarts) > 0)
+      return `the new container crashed and was restarted ${restarts} time(s) (crash loop)`
+    if (status !== last) info(`${container.name}: ${status}, not ready yet`)
+    last = status
+    if (performance.now() > deadline)
+      return `the new container was not ready within ${settings.readyTimeout} s (state ${status})`
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+/** Points the proxy at `name` (deploy/upstream/api.conf names it) and waits until it serves `release` through it. */
+async function switchTo({ ssh, who }, name, release) {
+  const out = await ssh.remote(
+    `
+    printf '# release %s, switched by ${who} at %s\\nset $api %s:3000;\\n' "$REL" "$(date -u +%FT%TZ)" ${sq(name)} > deploy/upstream/api.conf.next
+    cp "releases/$REL/deploy/nginx.conf" deploy/nginx.conf.next
+    mv -f deploy/upstream/api.conf.next deploy/upstream/api.conf
+    # In place (same inode), so the running proxy's single-file bind mount sees the new text.
+    cat deploy/nginx.conf.next > deploy/nginx.conf && rm -f deploy/nginx.conf.next
+    compose --profile proxy up --detach --wait --no-deps proxy 2>&1 | tail -n 3 >&2
+    proxy=$(ps_service proxy | awk '$3 == "running" {print $1}')
+    docker exec "$proxy" nginx -t -q
+    # SIGHUP: new workers take the new upstream; old workers finish their requests, then exit.
+    docker kill --signal HUP "$proxy" >/dev/null
+    for i in $(seq 1 40); do
+      served=$(docker exec "$proxy" curl --silent --max-time 2 http://127.0.0.1:8080/health/live || true)
+      case "$served" in *"\\"release\\":\\"$REL\\""*) echo "$proxy"; exit 0 ;; esac
+      sleep 0.25
+    done
+    echo "proxy still serves: $served" >&2
+    exit 1
+  `,
+    { release, nothrow: true },
+  )
+  if (out.exitCode !== 0) return `switching the proxy to ${name} failed: ${out.stderr.trim()}`
+}
+
+/** Stops (SIGTERM, then `grace` seconds) and removes containers, printing their logs first when asked. */
+async function removeContainers({ ssh }, containers, { grace = 15, logs = false } = {}) {
+  if (containers.length === 0) return
+  const ids = containers.map((c) => c.id).join(' ')
+  if (logs) {
+    const out = await ssh.remote(`for id in ${ids}; do docker logs --tail 40 "$id" 2>&1; done`, {
+      nothrow: true,
+    })
+    console.error(
+      chalk.dim(`---- logs of ${containers.map((c) => c.name).join(', ')} ----\n${out.stdout.trim()}\n----`),
+    )
+  }
+  // docker stop sends SIGTERM: the api stops accepting, drains in-flight requests, closes its pool, exits 0.
+  await ssh.remote(`docker stop --time ${grace} ${ids} >/dev/null; docker rm ${ids} >/dev/null`, {
+    nothrow: true,
+  })
+}
+
+/** The release the server currently records as live (for switching back). */
+async function oldRelease({ ssh }) {
+  return (await ssh.remote('cat current 2>/dev/null || true')).trim()
+}
+
+/** New container beside the old, gate, switch, verify, drain. Returns an error message, or undefined. */
+export async function cutover(ctx, release) {
+  const { settings, ssh, steps } = ctx
+  const { containers, live } = await apiContainers(ctx, release)
+  const serving = containers.filter((c) => c.name === live && c.state === 'running')
+  // Anything else (a crashed earlier attempt, an api started by hand) receives no traffic: clear it first.
+  const stray = containers.filter((c) => !serving.includes(c))
+  if (stray.length) {
+    info(`removing ${stray.length} container(s) not behind the proxy: ${stray.map((c) => c.name).join(', ')}`)
+    await removeContainers(ctx, stray, { grace: 5 })
+  }
+  const old = serving[0]
+  const up = await ssh.remote(
+    `compose up --detach --no-deps --no-recreate --scale api=${serving.length + 1} api 2>&1`,
+    {
+      release,
+      nothrow: true,
+    },
+  )
+  const after = await apiContainers(ctx, release)
+  const fresh = after.containers.filter((c) => !containers.some((o) => o.id === c.id))
+  if (up.exitCode !== 0 || fresh.length !== 1) {
+    await removeContainers(ctx, fresh, { logs: true, grace: 2 })
+    return `starting the new api container failed: ${up.stdout.trim()}`
+  }
+  const [next] = fresh
+  const gateStart = performance.now()
+  info(
+    `started ${next.name} (${release.image}) beside ${old ? old.name : 'nothing (first release)'}; gate: ready within ${settings.readyTimeout} s`,
+  )
+  const notReady = await gate(ctx, next, release)
+  steps.figures.gate = Number(seconds(gateStart))
+  if (notReady) {
+    await removeContainers(ctx, [next], { logs: true, grace: 2 })
+    return `${notReady}; it was removed and ${old ? `${old.name} keeps serving` : 'nothing was serving yet'}`
+  }
+  info(`${next.name} ready in ${steps.figures.gate} s`)
+  const switchStart = performance.now()
+  const switchError = await switchTo(ctx, next.name, release)
+  if (switchError) {
+    if (old) await switchTo(ctx, old.name, { ...release, id: await oldRelease(ctx) })
+    await removeContainers(ctx, [next], { logs: true, grace: 2 })
+    return switchError
+  }
+  info(`proxy switched to ${next.name} in ${seconds(switchStart)} s`)
+  const verifyError = await verify(ctx, release)
+  if (verifyError) {
+    if (old) {
+      const back = await switchTo(ctx, old.name, { ...release, id: await oldRelease(ctx) })
+      info(back ? chalk.red(back) : `switched back to ${old.name}`)
+    }
+    await removeContainers(ctx, [next], { logs: true, grace: 10 })
+    return verifyError
+  }
+  if (old) {
+    const drainStart = performance.now()
+    await removeContainers(ctx, [old])
+    info(`drained and removed ${old.name} in ${seconds(drainStart)} s`)
+  }
+}

@@ -1,0 +1,56 @@
+// The migrate step: the new image's migrator runs once, after the backup and before any traffic moves.
+import { info } from './output.mjs'
+import { problems } from './swarm.mjs'
+
+/** Compose mode: `compose run migrate` with the new image. Returns an error message, or undefined. */
+export async function migrate({ ssh }, release) {
+  const result = await ssh.remote('compose run --rm -T migrate < /dev/null', {
+    release,
+    nothrow: true,
+  })
+  const lines = `${result.stdout}\n${result.stderr}`
+    .split('\n')
+    .filter((line) => line.includes('"msg"') || line.includes('migration'))
+  if (result.exitCode !== 0) {
+    console.error(`${result.stdout}\n${result.stderr}`)
+    return `migrations failed with ${release.image} (the migrator runs them in one transaction, so none were applied); the old release keeps serving`
+  }
+  for (const line of lines.slice(-3)) info(line.trim())
+}
+
+/**
+ * Swarm mode: a one-off job on the stack's internal network, with the stack's secret: the swarm form of
+ * `compose run migrate`. Returns { skipped } when there is no database yet, { error } on failure, else {}.
+ */
+export async function swarmMigrate({ ssh }, release) {
+  const result = await ssh.remote(
+    `
+    set -a; . ./.env; set +a
+    if ! docker service inspect "\${PROJECT}_db" >/dev/null 2>&1; then echo 'no database yet: migrating after the stack starts'; exit 10; fi
+    name="\${PROJECT}_migrate"
+    docker service rm "$name" >/dev/null 2>&1 || true
+    docker service create --quiet --detach --name "$name" --mode replicated-job --restart-condition none --endpoint-mode dnsrr \\
+      --network "\${PROJECT}_backend" --secret "source=\${PROJECT}_db_password,target=db_password" \\
+      --env DATABASE_HOST=db --env DATABASE_PORT=5432 --env "DATABASE_USER=\${DATABASE_USER:-bakehouse}" \\
+      --env "DATABASE_NAME=\${DATABASE_NAME:-bakehouse}" --env DATABASE_PASSWORD_FILE=/run/secrets/db_password \\
+      --env NODE_ENV=production --read-only --cap-drop ALL --limit-memory 256M --limit-cpu 1 \\
+      --mount type=tmpfs,destination=/tmp "$IMAGE" migrate.js >/dev/null
+    for i in $(seq 1 240); do
+      state=$(docker service ps --format '{{.CurrentState}}' "$name" | head -n 1)
+      case "$state" in Complete*) break ;; Failed*|Rejected*) break ;; esac
+      sleep 0.5
+    done
+    docker service logs --raw "$name" 2>&1 | tail -n 5
+    docker service rm "$name" >/dev/null
+    case "$state" in Complete*) exit 0 ;; *) echo "migrate job: $state" >&2; exit 1 ;; esac
+  `,
+    { release, nothrow: true },
+  )
+  for (const line of result.stdout.trim().split('\n').filter(Boolean)) info(line)
+  if (result.exitCode === 10) return { skipped: true }
+  if (result.exitCode !== 0)
+    return {
+      error: `migrations failed with ${release.image}: ${problems(result.stderr)}; the old release keeps serving`,
+    }
+  return {}
+}

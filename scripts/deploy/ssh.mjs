@@ -1,0 +1,82 @@
+// The one SSH connection to the server, and the small POSIX sh scripts the deploy runs there through it.
+import { spawnSync } from 'node:child_process'
+import { $, fs, os, path } from 'zx'
+
+/** POSIX single quoting, for values placed in remote shell scripts. */
+export const sq = (value) => `'${String(value).replaceAll("'", `'\\''`)}'`
+
+/** Variables and helpers every remote script starts with. */
+function prelude({ dir, project }, release) {
+  const lines = [
+    'set -eu',
+    `DIR=${sq(dir)}`,
+    `PROJECT=${sq(project)}`,
+    'mkdir -p "$DIR" && cd "$DIR"',
+    // Filters for this project's containers, by the labels compose sets.
+    'ps_service() { docker ps --all --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format "{{.ID}} {{.Names}} {{.State}}"; }',
+  ]
+  if (release) {
+    lines.push(
+      `REL=${sq(release.id)}`,
+      `IMAGE=${sq(release.image)}`,
+      // RELEASE is reported by /health/live; API_PORT=0 lets two api containers run side by side.
+      'RELEASE="$REL" API_PORT=0 API_REPLICAS=1',
+      'export IMAGE RELEASE API_PORT API_REPLICAS',
+      // The release's own compose file, with paths (proxy config) resolved against the stable server directory.
+      'compose() { docker compose --project-name "$PROJECT" --project-directory "$DIR" --file "$DIR/releases/$REL/compose.prod.yaml" "$@"; }',
+    )
+  }
+  return lines.join('\n')
+}
+
+/** An SSH client for `settings.host`, sharing one connection until `close`. */
+export function createSsh(settings) {
+  const { host } = settings
+  const control = fs.mkdtempSync(path.join(os.tmpdir(), 'bakehouse-ssh-'))
+  const args = [
+    ...(settings.sshConfig ? ['-F', settings.sshConfig] : []),
+    ...['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=15'],
+    // One connection for the whole deploy: every remote command after the first starts in milliseconds.
+    ...['-o', 'ControlMaster=auto', '-o', `ControlPath=${control}/%C`, '-o', 'ControlPersist=60'],
+  ]
+  const shell = (script, release) => `sh -c ${sq(`${prelude(settings, release)}\n${script}`)}`
+
+  return {
+    /** The ssh options, for commands that pipe into ssh themselves (`docker save | ssh …`). */
+    args,
+
+    /** Runs a shell script on the server; returns stdout. Throws with the script's stderr unless `nothrow`. */
+    async remote(script, { release, nothrow = false } = {}) {
+      const result = await $({ nothrow })`ssh -n ${args} ${host} ${shell(script, release)}`
+      return nothrow ? result : result.stdout.trim()
+    },
+
+    /** Like remote, but streams the output (logs, long commands). */
+    remoteLive(script, { release } = {}) {
+      return $({
+        stdio: ['ignore', 'inherit', 'inherit'],
+        nothrow: true,
+      })`ssh ${args} ${host} ${shell(script, release)}`
+    },
+
+    /** Whether the server answers at all; the result of `ssh host true`. */
+    reach: () => $({ nothrow: true })`ssh -n ${args} ${host} true`,
+
+    /** One raw command, synchronously: for process exit, where nothing asynchronous runs any more. */
+    runSync(command) {
+      spawnSync('ssh', ['-n', ...args, host, command], { stdio: 'ignore' })
+    },
+
+    async close() {
+      await $({ nothrow: true })`ssh ${args} -O exit ${host}`
+      fs.rmSync(control, { recursive: true, force: true })
+    },
+
+    /** close, for process exit; does nothing once closed. */
+    closeSync() {
+      if (!fs.existsSync(control)) return
+      spawnSync('ssh', [...args, '-O', 'exit', host], { stdio: 'ignore' })
+      fs.rmSync(control, { recursive: true, force: true })
+    },
+  }
+}
