@@ -10,8 +10,8 @@ import { nameProblems } from './lib/names.mjs'
 const HELP = `Usage: bun run init <name> [--dry-run] [--force]
 
 Makes this copy of the template your project, named <name>: package, images, compose projects, database role
-and name, dev container, deploy paths, labels and docs, in every tracked file's contents and path. Tools and
-images the project uses (Bun, Elysia, postgres:17, ...) are left alone. The first run also removes the
+and name, dev container, deploy paths, labels and docs, in the contents and path of every file git lists.
+Tools and images the project uses (Bun, Elysia, postgres:17, ...) are left alone. The first run also removes the
 template's own parts (its figures, chart and badge placeholder) and resets the version to 0.1.0.
 Running it again with the same name changes nothing; with another name it renames the project again.
 

@@ -74,7 +74,7 @@ function transform(file, text, from, to) {
   // A removed block leaves the blank lines around it; keep one.
   if (blocks) next = next.replace(/\n{3,}/g, '\n\n').replace(/\n*$/, '\n')
   const revealed = parts.filter((part) => part.kind === 'init').map((part) => part.line.trim())
-  return { text: next, count, blocks, revealed, foreign }
+  return { text: next, count, blocks, revealed }
 }
 
 /** package.json once the project is no longer the template: its own version line, no template settings. */
@@ -104,15 +104,14 @@ export function planInit({ files, from, to }) {
   for (const [file, text] of files) {
     if (removes.includes(file)) continue
     const target = from === to ? file : renameText(file, from, to).text
-    if (seesNew && target !== file && files.has(target))
-      throw new Error(`cannot move ${file}: ${target} exists`)
+    if (target !== file && files.has(target)) throw new Error(`cannot move ${file}: ${target} exists`)
     if (typeof text !== 'string') {
       outputs.set(target, text)
       if (target !== file) changes.push({ file, target, notes: ['moved'] })
       continue
     }
     const result = transform(file, text, from, to)
-    if (seesNew) clashes.push(...clashesIn(file, result, text, from, seesNew))
+    if (seesNew) clashes.push(...clashesIn(file, result.blocks, text, from, seesNew))
     let next = result.text
     const notes = []
     if (result.count) notes.push(`${result.count} renamed`)
@@ -142,11 +141,11 @@ export function planInit({ files, from, to }) {
 }
 
 /** Where the new name already stands for something else (old-name spellings that contain it do not count). */
-function clashesIn(file, result, original, from, seesNew) {
+function clashesIn(file, blocks, original, from, seesNew) {
   const found = []
   const stands = (text) =>
     text.replace(namePattern(from), (match) => '\0'.repeat(match.length)).match(seesNew)
-  const lines = result.blocks ? templateParts(file, original).map((part) => part.line) : original.split('\n')
+  const lines = blocks ? templateParts(file, original).map((part) => part.line) : original.split('\n')
   for (const line of lines) if (stands(line)) found.push(`${file}: ${line.trim().slice(0, 100)}`)
   if (stands(file)) found.push(`${file} (its path)`)
   return found

@@ -114,7 +114,7 @@ describe('bun run init <name>', () => {
       ['x'.repeat(64), /64 characters; at most 40/],
       ['node_modules', /npm: node_modules is not a valid package name/],
       ['http', /npm: http is a core module name/],
-      ['notes', /notes already appears in the project/],
+      ['bun', /bun already appears in the project, where it stands for something else/],
     ]
     for (const [name, reason] of cases) {
       const result = await init(name)
