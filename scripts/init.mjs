@@ -47,7 +47,7 @@ if (args.help) {
 }
 const dryRun = args['dry-run']
 if (args._.length !== 1)
-  fail(`expected one name, got ${args._.length ? args._.join(' ') : 'none'}`, 'bun run init my-service', 2)
+  fail(`expected one name, got ${args._.length ? args._.join(' ') : 'none'}`, 'bun run init <name>', 2)
 const to = String(args._[0])
 const problems = nameProblems(to)
 if (problems.length)

@@ -135,6 +135,9 @@ describe('bun run init <name>', () => {
     expect(dry.code, dry.stderr).toBe(0)
     expect(dry.stdout).toContain(`init: ${original} → ${target} (dry run: nothing is written)`)
     expect(dry.stdout).toMatch(/^ {2}package\.json +.*version 0\.1\.0/m)
+    // The name the README suggests must be one init accepts.
+    const suggested = /`bun run init ([a-z0-9-]+)`/.exec(readFileSync(join(cwd, 'README.md'), 'utf8'))?.[1]
+    expect((await init(suggested ?? 'none suggested', '--dry-run')).code).toBe(0)
     expect(await snapshot()).toBe(before)
   })
 
