@@ -10,7 +10,8 @@ export const silent: Logger = createLogger('error', () => {})
 /** A fresh database on the test server, dropped after the file's tests; files never share data. */
 export async function createTestDatabase(): Promise<string> {
   const admin = new SQL(inject('adminDatabaseUrl'))
-  const name = `bakehouse_test_${crypto.randomUUID().replaceAll('-', '')}`
+  // 16 hex digits: with the longest project name allowed (40) this stays within Postgres' 63-character names.
+  const name = `bakehouse_test_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
   await admin.unsafe(`create database "${name}"`)
   afterAll(async () => {
     await admin.unsafe(`drop database if exists "${name}" with (force)`)

@@ -33,7 +33,9 @@ const OVERRIDABLE = [
   'API_PORT',
   'API_BIND',
 ]
-const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !OVERRIDABLE.includes(key)))
+export const baseEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !OVERRIDABLE.includes(key)),
+)
 
 /** Runs a command to completion and returns its output; never throws on a non-zero exit. */
 export async function run(
