@@ -217,9 +217,7 @@ describe('bun run init <name>', () => {
     expect(attached.services.api.volumes.map((volume: { target: string }) => volume.target)).toContain(
       `/workspaces/${target}`,
     )
-    expect(attached.services.api.entrypoint[0]).toBe(
-      `/workspaces/${target}/.devcontainer/docker-socket-access.sh`,
-    )
+    expect(attached.services.api.entrypoint[0]).toBe(`/workspaces/${target}/.devcontainer/entrypoint.sh`)
   })
 
   it('reads the dev container configuration with the new name and workspace folder', async () => {
@@ -251,7 +249,8 @@ describe('bun run init <name>', () => {
       decodeURIComponent,
     )
     // Quoted as identifiers, as the postgres image's entrypoint does: the name may hold a -.
-    await admin.unsafe(`create role "${role}" login createdb password '${password?.replaceAll("'", "''")}'`)
+    // A superuser, as `bun run test` expects of DATABASE_URL: the contract suite makes roles and breaks the database.
+    await admin.unsafe(`create role "${role}" login superuser password '${password?.replaceAll("'", "''")}'`)
     await admin.unsafe(`create database "${database}" owner "${role}"`)
     await admin.close()
     url.hostname = '127.0.0.1'
