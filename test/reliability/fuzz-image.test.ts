@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bake, must, prodStack, run } from '../containers/docker'
 import { recordFigures } from './figures'
-import { fuzz, fuzzUnknownRoutes } from './fuzzer'
+import { fuzzUnknownRoutes } from './fuzz-routes'
+import { fuzz } from './fuzzer'
 
 // The same fuzzer and seed as fuzz.test.ts, against the prod image in the hardened prod stack: the artifact users run.
 const MIN_REQUESTS = 5_000

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFromSource } from '../contract/source'
 import { recordFigures } from './figures'
-import { fuzz, fuzzUnknownRoutes } from './fuzzer'
+import { fuzzUnknownRoutes } from './fuzz-routes'
+import { fuzz } from './fuzzer'
 
 // The black-box fuzzer against the app started from source; fuzz-image.test.ts runs it against the prod image.
 const MIN_REQUESTS = 5_000
