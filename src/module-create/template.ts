@@ -79,7 +79,7 @@ export function identifierClashes(names: ModuleNames): string[] {
       const renamed = render(identifier, names)
       if (RESERVED_WORDS.has(renamed)) reserved.add(renamed)
       else if (identifiers.has(renamed) && !mentionsSample(renamed))
-        clashes.set(renamed, [...(clashes.get(renamed) ?? []), `${TEMPLATE_DIR}/${template}`])
+        clashes.set(renamed, [...new Set([...(clashes.get(renamed) ?? []), `${TEMPLATE_DIR}/${template}`])])
     }
   }
   return [
@@ -88,7 +88,7 @@ export function identifierClashes(names: ModuleNames): string[] {
     ),
     ...[...clashes].map(
       ([identifier, files]) =>
-        `the generated code would call part of the module "${identifier}", which ${[...new Set(files)].join(', ')} already use${files.length === 1 ? 's' : ''} for something else`,
+        `the generated code would call part of the module "${identifier}", which ${files.join(', ')} already use${files.length === 1 ? 's' : ''} for something else`,
     ),
   ]
 }

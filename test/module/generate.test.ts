@@ -197,7 +197,8 @@ describe('bun run module:create', () => {
     const dev = Bun.spawn(['bun', 'src/dev.ts'], {
       cwd,
       env: {
-        ...cleanEnv,
+        // Its own embedded Postgres, never a configured server: dev migrates whatever database it is given.
+        ...Object.fromEntries(Object.entries(cleanEnv).filter(([key]) => !key.startsWith('DATABASE_'))),
         PORT: String(port),
         HOST: '127.0.0.1',
         EMBEDDED_DATABASE_PORT: String(await freePort()),
