@@ -25,6 +25,16 @@ export default defineConfig({
         },
       },
       {
+        // `bun run module:create` on a copy of the tree, then check and test there; not in `api`, whose copy it runs.
+        test: {
+          name: 'module',
+          include: ['test/module/*.test.ts'],
+          ...threads,
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // Builds the images and runs both compose stacks for real; one file at a time on two cores.
         test: {
           name: 'containers',

@@ -52,7 +52,7 @@ export class PreconditionFailed extends DomainError {
 
 export class VersionRequired extends DomainError {
   constructor(readonly entity: string) {
-    super(`changing a ${entity} needs its current version`)
+    super(`changing the ${entity} needs its current version`)
   }
 }
 

@@ -77,17 +77,11 @@ export function documentContract(api: Contract) {
       }
     })
 
-    it('lists every operation once, with an operationId, a summary and problem+json errors', async () => {
+    // Each module's contract lists its own operations; the coverage check below fails on any operation no test calls.
+    it('gives every operation its own operationId, a summary and problem+json errors', async () => {
       const operations = operationsOf(await served())
-      expect(operations.map((op) => `${op.key} ${op.operation.operationId}`).sort()).toEqual([
-        'DELETE /notes/{id} deleteNote',
-        'GET /health/live live',
-        'GET /health/ready ready',
-        'GET /notes listNotes',
-        'GET /notes/{id} getNote',
-        'PATCH /notes/{id} updateNote',
-        'POST /notes createNote',
-      ])
+      const ids = operations.map((op) => op.operation.operationId)
+      expect(ids.filter((id, index) => !id || ids.indexOf(id) !== index)).toEqual([])
       for (const { key, operation } of operations) {
         expect([key, operation.summary]).toEqual([key, expect.any(String)])
         for (const [status, response] of Object.entries(operation.responses)) {

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { type Contract, eventually, expectProblem, marker, type Note } from './harness'
+import {
+  type Contract,
+  eventually,
+  expectProblem,
+  expectUnavailable,
+  marker,
+  type Note,
+  UNAVAILABLE,
+} from './harness'
 import { identifier, literal } from './target'
 
-const UNAVAILABLE = 'the database is not available; retry shortly'
 const COLLIDED = 'the change collided with a concurrent one and was not applied; retry it'
 const TOO_SLOW = 'the database did not answer in time; retry shortly'
 
@@ -13,43 +20,6 @@ const TOO_SLOW = 'the database did not answer in time; retry shortly'
 export function faultsContract(api: Contract) {
   const role = () => identifier(api.target.database.role)
   const roleName = () => literal(api.target.database.role)
-  /** Ends the app's connections (never our own), waiting for each to go, so the next request must reconnect. */
-  const terminateApp = () =>
-    api.sql(
-      `select count(pg_terminate_backend(pid, 5000)) from pg_stat_activity where usename = ${roleName()} and pid <> pg_backend_pid()`,
-      { database: 'postgres' },
-    )
-  /** Runs `check` with the fault in place, and always restores and waits for the API to serve again. */
-  async function withFault(
-    inject: () => Promise<unknown>,
-    restore: () => Promise<unknown>,
-    check: () => Promise<void>,
-  ) {
-    try {
-      await inject()
-      await check()
-    } finally {
-      await restore()
-      await eventually(async () => {
-        expect((await api.client.GET('/health/ready')).response.status).toBe(200)
-        expect((await api.client.GET('/notes', { params: { query: { limit: 1 } } })).response.status).toBe(
-          200,
-        )
-      }, 20)
-    }
-  }
-  async function expectUnavailable(
-    answer: Response | { response: Response },
-    retryAfter: string,
-    detail: string,
-  ) {
-    const problem = await expectProblem(answer, 503)
-    const response = answer instanceof Response ? answer : answer.response
-    expect(response.headers.get('retry-after')).toBe(retryAfter)
-    expect(problem.detail).toBe(detail)
-    return problem
-  }
-
   /** Every documented operation, on an existing note; none may change anything while the database is away. */
   function everyOperation(note: Note) {
     const id = { path: { id: note.id } }
@@ -70,24 +40,16 @@ export function faultsContract(api: Contract) {
     it('wrong password (28P01): every operation answers 503 with Retry-After, live stays 200, nothing changes', async () => {
       const note = await api.createNote('survives')
       const before = await api.count()
-      const wrong = `wrong-${marker()}`
-      await withFault(
-        async () => {
-          await api.sql(`alter role ${role()} password ${literal(wrong)}`)
-          await terminateApp()
-        },
-        () => api.sql(`alter role ${role()} password ${literal(api.target.database.password)}`),
-        async () => {
-          for (const operation of everyOperation(note)) {
-            const problem = await expectUnavailable(await operation(), '5', UNAVAILABLE)
-            expect(JSON.stringify(problem)).not.toContain(wrong)
-          }
-          const ready = await api.client.GET('/health/ready')
-          const problem = await expectUnavailable(ready, '5', 'the database is not reachable')
-          expect(JSON.stringify(problem)).not.toContain(api.target.database.password)
-          expect((await api.client.GET('/health/live')).response.status).toBe(200)
-        },
-      )
+      await api.withDatabaseUnavailable(async (wrong) => {
+        for (const operation of everyOperation(note)) {
+          const problem = await expectUnavailable(await operation(), '5', UNAVAILABLE)
+          expect(JSON.stringify(problem)).not.toContain(wrong)
+        }
+        const ready = await api.client.GET('/health/ready')
+        const problem = await expectUnavailable(ready, '5', 'the database is not reachable')
+        expect(JSON.stringify(problem)).not.toContain(api.target.database.password)
+        expect((await api.client.GET('/health/live')).response.status).toBe(200)
+      })
       expect(await api.count()).toBe(before)
       expect(await api.stored(note.id)).toEqual([{ title: 'survives', body: '', version: 1 }])
     })
@@ -106,7 +68,7 @@ export function faultsContract(api: Contract) {
             database: 'postgres',
           })
         }, 10)
-      await withFault(
+      await api.withFault(
         () => rename(name, away),
         () => rename(away, name),
         async () => {
@@ -123,10 +85,10 @@ export function faultsContract(api: Contract) {
         api.target.database.roleIsSuperuser,
         `${api.target.name}: the app role is a superuser, and connection limits do not apply to superusers`,
       )
-      await withFault(
+      await api.withFault(
         async () => {
           await api.sql(`alter role ${role()} connection limit 0`)
-          await terminateApp()
+          await api.terminateApp()
         },
         () => api.sql(`alter role ${role()} connection limit -1`),
         async () => {
@@ -173,7 +135,7 @@ export function faultsContract(api: Contract) {
     it('deadlock (40P01) and serialization failure (40001): 503 with Retry-After 1, nothing changed', async () => {
       const note = await api.createNote('contended')
       const id = literal(note.id)
-      await withFault(
+      await api.withFault(
         () =>
           api.sql(`do $$ begin
             create function contract_fault() returns trigger language plpgsql as $f$
@@ -257,7 +219,7 @@ export function faultsContract(api: Contract) {
     it('a database error the API does not expect: 500, logged with its class name and message', async () => {
       const note = await api.createNote('checked')
       const requestId = `driver-${marker()}`
-      await withFault(
+      await api.withFault(
         () =>
           api.sql(`do $$ begin
             create function contract_fault() returns trigger language plpgsql as $f$

@@ -1,6 +1,9 @@
 import { expect } from 'vitest'
 import type { components } from './api'
-import { type Client, type ContractTarget, clientFor, literal, PROBLEM } from './target'
+import { type Client, type ContractTarget, clientFor, identifier, literal, PROBLEM } from './target'
+
+/** What a 503 says when the database cannot be reached (SQLSTATE classes 08, 28, 3D, 53, 57P). */
+export const UNAVAILABLE = 'the database is not available; retry shortly'
 
 export type Note = components['schemas']['Note']
 export type Problem = components['schemas']['Problem']
@@ -67,6 +70,63 @@ export class Contract {
     return response
   }
 
+  /** The operations the served document lists under `prefix`, as sorted `METHOD /path operationId` lines. */
+  async operationsUnder(prefix: string): Promise<string[]> {
+    const document = (await (await this.fetch('/openapi/json')).json()) as {
+      paths: Record<string, Record<string, { operationId?: string }>>
+    }
+    return Object.entries(document.paths)
+      .filter(([path]) => path === prefix || path.startsWith(`${prefix}/`))
+      .flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, op]) => `${method.toUpperCase()} ${path} ${op.operationId}`),
+      )
+      .sort()
+  }
+
+  /** Ends the app's connections (never our own), waiting for each to go, so the next request must reconnect. */
+  terminateApp = () =>
+    this.sql(
+      `select count(pg_terminate_backend(pid, 5000)) from pg_stat_activity where usename = ${literal(this.target.database.role)} and pid <> pg_backend_pid()`,
+      { database: 'postgres' },
+    )
+
+  /**
+   * Runs `check` with a fault in place, then always restores it and waits until the API is ready and serves `path`
+   * again, so the next test starts on a working API.
+   */
+  async withFault(
+    inject: () => Promise<unknown>,
+    restore: () => Promise<unknown>,
+    check: () => Promise<void>,
+    path = '/notes?limit=1',
+  ): Promise<void> {
+    try {
+      await inject()
+      await check()
+    } finally {
+      await restore()
+      await eventually(async () => {
+        expect((await this.fetch('/health/ready')).status).toBe(200)
+        expect((await this.fetch(path)).status).toBe(200)
+      }, 20)
+    }
+  }
+
+  /** Runs `check` while the app's role cannot log in (28P01: its password is `wrong` meanwhile), so no query can run. */
+  withDatabaseUnavailable(check: (wrong: string) => Promise<void>, path?: string): Promise<void> {
+    const role = identifier(this.target.database.role)
+    const wrong = `wrong-${marker()}`
+    return this.withFault(
+      async () => {
+        await this.sql(`alter role ${role} password ${literal(wrong)}`)
+        await this.terminateApp()
+      },
+      () => this.sql(`alter role ${role} password ${literal(this.target.database.password)}`),
+      () => check(wrong),
+      path,
+    )
+  }
+
   /** Creates a note through the API and returns it. */
   async createNote(title = `note ${crypto.randomUUID()}`, body?: string): Promise<Note> {
     const { data, response } = await this.client.POST('/notes', {
@@ -110,6 +170,19 @@ export async function expectProblem(
   expect(body.requestId).toBe(response.headers.get('x-request-id'))
   expect(body.instance).toBe(new URL(response.url).pathname)
   return body
+}
+
+/** Asserts a 503 problem that says `detail` and when to retry; returns its body. */
+export async function expectUnavailable(
+  answer: Response | { response: Response; error?: unknown },
+  retryAfter: string,
+  detail: string,
+): Promise<Problem> {
+  const problem = await expectProblem(answer, 503)
+  const response = answer instanceof Response ? answer : answer.response
+  expect(response.headers.get('retry-after')).toBe(retryAfter)
+  expect(problem.detail).toBe(detail)
+  return problem
 }
 
 /** The fields a 422 names, as `in:field` pairs (once each: a field may fail more than one rule). */

@@ -6,6 +6,15 @@ export function healthContract(api: Contract) {
   const ready = () => api.client.GET('/health/ready')
   const untilReady = () => eventually(async () => expect((await ready()).response.status).toBe(200), 10)
 
+  describe('the document', () => {
+    it('lists the two probes', async () => {
+      expect(await api.operationsUnder('/health')).toEqual([
+        'GET /health/live live',
+        'GET /health/ready ready',
+      ])
+    })
+  })
+
   describe('GET /health/live', () => {
     it('answers 200 with the uptime and the release that runs', async () => {
       const { data, response } = await api.client.GET('/health/live')

@@ -19,6 +19,18 @@ export function notesContract(api: Contract) {
     return pages
   }
 
+  describe('the document', () => {
+    it('lists the five notes operations', async () => {
+      expect(await api.operationsUnder('/notes')).toEqual([
+        'DELETE /notes/{id} deleteNote',
+        'GET /notes listNotes',
+        'GET /notes/{id} getNote',
+        'PATCH /notes/{id} updateNote',
+        'POST /notes createNote',
+      ])
+    })
+  })
+
   describe('POST /notes', () => {
     it('stores the note and answers 201 with the note, its version as ETag and its Location', async () => {
       const { data, response } = await api.client.POST('/notes', {
