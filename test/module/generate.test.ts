@@ -83,7 +83,7 @@ describe('bun run module:create', () => {
       [['widget'], /"widget" looks singular; name the collection, e.g. "widgets"/],
       [['openapi'], /reserved: the app serves \/openapi/],
       [['notes'], /src\/modules\/notes already exists/],
-      [['pages'], /"Page", which templates\/module\/service\.ts already uses/],
+      [['pages'], /"Page", which src\/module-create\/templates\/service\.ts already uses/],
       [['widgets', '--plural', 'x'], /Unknown option '--plural'/],
     ]
     for (const [args, reason] of cases) {
