@@ -106,7 +106,17 @@ const HOST_NAME =
   /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
 
 function databaseUrlFrom(env: RawEnv, problems: string[]): string | undefined {
-  if (env.DATABASE_URL) return env.DATABASE_URL
+  if (env.DATABASE_URL) {
+    // Checked here, once, so a malformed URL is a listed problem (without its value, which holds a password).
+    const url = URL.canParse(env.DATABASE_URL) ? new URL(env.DATABASE_URL) : undefined
+    if (!url || (url.port !== '' && !/^\d+$/.test(url.port))) {
+      problems.push(
+        'DATABASE_URL: expected postgres://user:password@host:port/database, got a value (hidden) that is not one',
+      )
+      return undefined
+    }
+    return env.DATABASE_URL
+  }
   const parts = [
     'DATABASE_HOST',
     'DATABASE_PORT',

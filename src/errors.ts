@@ -192,16 +192,16 @@ export function toProblem(error: unknown, code: unknown): ProblemAnswer | undefi
   if (cause instanceof PayloadTooLarge)
     return answer(413, 'Payload Too Large', cause.message, { limit: cause.limit })
   if (cause instanceof UnsupportedMediaType) return answer(415, 'Unsupported Media Type', cause.message)
+  if (cause instanceof InvalidRequest) {
+    return answer(422, 'Unprocessable Content', `the request ${cause.location} is invalid`, {
+      errors: [{ in: cause.location, field: cause.field, message: cause.message }],
+    })
+  }
   if (error instanceof ParseError) return answer(400, 'Bad Request', 'the request body is not valid JSON')
   // A response that fails its own schema is the server's fault: a 500, logged.
   if (error instanceof ValidationError && error.type !== 'response') {
     const errors = validationErrors(error)
     return answer(422, 'Unprocessable Content', `the request ${error.type} is invalid`, { errors })
-  }
-  if (error instanceof InvalidRequest) {
-    return answer(422, 'Unprocessable Content', `the request ${error.location} is invalid`, {
-      errors: [{ in: error.location, field: error.field, message: error.message }],
-    })
   }
   if (error instanceof NothingToChange) {
     return answer(422, 'Unprocessable Content', 'the request body is invalid', {
@@ -227,7 +227,7 @@ export function toProblem(error: unknown, code: unknown): ProblemAnswer | undefi
     return answer(
       428,
       'Precondition Required',
-      `${error.message}: send If-Match: "<version>" (the ETag) or body.version`,
+      `${error.message}: send If-Match: "<version>" (the ETag); a PATCH may send body.version instead`,
     )
   }
   if (error instanceof DatabaseNotReady)

@@ -55,6 +55,23 @@ export function isJsonContentType(contentType: string): boolean {
   })
 }
 
+// Far deeper than any body this API takes; deeper values would overflow the validator's stack (a 500).
+const MAX_BODY_DEPTH = 32
+
+/** How deeply arrays and objects nest in a parsed JSON value, counted without recursion. */
+function depthOf(value: unknown): number {
+  let deepest = 0
+  const pending: [unknown, number][] = [[value, 0]]
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next
+    if (item === null || typeof item !== 'object') continue
+    deepest = Math.max(deepest, depth + 1)
+    if (deepest > MAX_BODY_DEPTH) return deepest
+    for (const child of Object.values(item)) pending.push([child, depth + 1])
+  }
+  return deepest
+}
+
 function hasBody(request: Request): boolean {
   return request.body !== null && request.headers.get('content-length') !== '0'
 }
@@ -124,7 +141,11 @@ export const requestContext = ({
       // The full header: Elysia's `contentType` drops the parameters, charset among them.
       const contentType = request.headers.get('content-type') ?? ''
       if (!isJsonContentType(contentType)) throw new UnsupportedMediaType(contentType)
-      return JSON.parse(await readLimited(request, bodyLimitBytes))
+      const body: unknown = JSON.parse(await readLimited(request, bodyLimitBytes))
+      if (depthOf(body) > MAX_BODY_DEPTH) {
+        throw new InvalidRequest('body', '/', `expected JSON nested at most ${MAX_BODY_DEPTH} levels deep`)
+      }
+      return body
     })
     .onAfterResponse({ as: 'global' }, ({ request, set }) => {
       const started = startedAt.get(request)

@@ -50,7 +50,7 @@ const REASONS: Record<string, string> = {
   413: 'Body over the size limit',
   415: 'Not a JSON body in UTF-8',
   422: 'Invalid request: every invalid field is listed',
-  428: 'A version is required: send If-Match or body.version',
+  428: 'A version is required: send If-Match (a PATCH may send body.version instead)',
   503: 'The database is unavailable; retry after Retry-After seconds',
 }
 

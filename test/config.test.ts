@@ -69,6 +69,12 @@ describe('parseConfig', () => {
     expect(problems.join('\n')).not.toContain('hunter2')
   })
 
+  it('refuses a DATABASE_URL that does not parse (a port that is not a number), without printing it', () => {
+    const problems = problemsOf({ DATABASE_URL: 'postgres://app:hunter2@db:notaport/app' })
+    expect(problems).toEqual([expect.stringMatching(/^DATABASE_URL: expected postgres:\/\//)])
+    expect(problems.join('\n')).not.toContain('hunter2')
+  })
+
   it('builds the URL from DATABASE_* parts, escaping them', () => {
     const config = parseConfig({
       DATABASE_HOST: 'db',

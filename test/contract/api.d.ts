@@ -383,7 +383,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem']
         }
       }
-      /** @description A version is required: send If-Match or body.version */
+      /** @description A version is required: send If-Match (a PATCH may send body.version instead) */
       428: {
         headers: {
           'X-Request-Id': components['headers']['RequestId']
@@ -511,7 +511,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem']
         }
       }
-      /** @description A version is required: send If-Match or body.version */
+      /** @description A version is required: send If-Match (a PATCH may send body.version instead) */
       428: {
         headers: {
           'X-Request-Id': components['headers']['RequestId']

@@ -87,6 +87,22 @@ export function validationContract(api: Contract) {
         )
       }
     })
+
+    it('refuses JSON nested deeper than 32 levels (422 naming the body root), however deep', async () => {
+      for (const depth of [33, 5_000, 100_000]) {
+        const raw = `{"title":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`
+        await rejects(
+          () =>
+            api.fetch('/notes', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: raw,
+            }),
+          ['body:/'],
+          `depth ${depth}`,
+        )
+      }
+    })
   })
 
   describe('PATCH /notes/:id body', () => {
