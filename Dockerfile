@@ -26,6 +26,8 @@ RUN --mount=type=cache,id=apt-cache,target=/var/cache/apt,sharing=locked \
     && apt-get install -y --no-install-recommends ca-certificates git docker-cli docker-buildx docker-compose
 # Owned by bun so the developer can add packages and tools can write caches inside the container.
 COPY --from=deps --chown=bun:bun /home/bun/app/node_modules node_modules
+# Found by resolution from any folder: the dev container serves its checkout before `bun install` fills its volume.
+RUN ln -s /home/bun/app/node_modules /node_modules
 COPY --chown=bun:bun . .
 USER bun
 ENV NODE_ENV=development
