@@ -9,3 +9,9 @@ export const UUID =
 export function registerFormats(): void {
   FormatRegistry.Set('uuid', (value) => UUID.test(value))
 }
+
+/**
+ * Text Postgres can store and JSON can carry back unchanged: no U+0000 (text columns cannot hold it) and no lone
+ * surrogate (stored as U+FFFD, so the note read back would differ from the one acknowledged under the same ETag).
+ */
+export const STORABLE_TEXT = '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$'

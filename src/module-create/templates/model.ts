@@ -1,12 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
+import { STORABLE_TEXT } from '../../formats'
 import { SAMPLE_THING_DESCRIPTION_MAX, SAMPLE_THING_NAME_MAX, type SampleThing } from './entity'
 
 export const LIST_LIMIT_MAX = 100
 export const LIST_LIMIT_DEFAULT = 20
-
-// PostgreSQL text cannot hold U+0000; caught here it is a 422 for the field, not a driver error.
-const NO_NUL = '^[^\\u0000]*$'
 
 // Plain TypeBox numbers throughout: Elysia's t.Integer is a Transform that documents itself as string-or-integer
 // and, in the query, loses the parameter's name when it fails (http.ts's queryCoercion converts query strings).
@@ -16,12 +14,12 @@ const Version = Type.Integer({ minimum: 1, description: 'Current version, as in 
 const Name = t.String({
   minLength: 1,
   maxLength: SAMPLE_THING_NAME_MAX,
-  pattern: NO_NUL,
+  pattern: STORABLE_TEXT,
   description: 'Short, non-empty name',
 })
 const Description = t.String({
   maxLength: SAMPLE_THING_DESCRIPTION_MAX,
-  pattern: NO_NUL,
+  pattern: STORABLE_TEXT,
   description: 'Free text',
 })
 
@@ -62,7 +60,7 @@ export const SampleThingListQuery = t.Object(
       t.String({
         minLength: 1,
         maxLength: SAMPLE_THING_NAME_MAX,
-        pattern: NO_NUL,
+        pattern: STORABLE_TEXT,
         description: 'Case-insensitive text filter on name and description',
       }),
     ),

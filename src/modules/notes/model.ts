@@ -1,12 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
+import { STORABLE_TEXT } from '../../formats'
 import { NOTE_BODY_MAX, NOTE_TITLE_MAX, type Note } from './entity'
 
 export const LIST_LIMIT_MAX = 100
 export const LIST_LIMIT_DEFAULT = 20
-
-// PostgreSQL text cannot hold U+0000; caught here it is a 422 for the field, not a driver error.
-const NO_NUL = '^[^\\u0000]*$'
 
 // Plain TypeBox numbers throughout: Elysia's t.Integer is a Transform that documents itself as string-or-integer
 // and, in the query, loses the parameter's name when it fails (http.ts's queryCoercion converts query strings).
@@ -15,10 +13,10 @@ const Version = Type.Integer({ minimum: 1, description: 'Current version, as in 
 const Title = t.String({
   minLength: 1,
   maxLength: NOTE_TITLE_MAX,
-  pattern: NO_NUL,
+  pattern: STORABLE_TEXT,
   description: 'Short, non-empty title',
 })
-const Body = t.String({ maxLength: NOTE_BODY_MAX, pattern: NO_NUL, description: 'Free text' })
+const Body = t.String({ maxLength: NOTE_BODY_MAX, pattern: STORABLE_TEXT, description: 'Free text' })
 
 // Unknown fields are refused (422), so a misspelt field is never silently dropped.
 export const NoteCreate = t.Object({ title: Title, body: t.Optional(Body) }, { additionalProperties: false })
@@ -52,7 +50,7 @@ export const NoteListQuery = t.Object(
       t.String({
         minLength: 1,
         maxLength: NOTE_TITLE_MAX,
-        pattern: NO_NUL,
+        pattern: STORABLE_TEXT,
         description: 'Case-insensitive text filter on title and body',
       }),
     ),
