@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { must, prodStack } from '../containers/docker'
 
-// The hardened prod stack from compose.prod.yaml, on loopback, and how its checks look inside it.
+// The hardened prod stack from compose.prod.yaml, on loopback, and the probes its checks read it with.
 export const { project, passwordFile, port, base, env, composeArgs, compose, containerOf, remove } =
   await prodStack('reliability')
 

@@ -1,6 +1,8 @@
 import { connect } from 'node:net'
 import { base, port, psql } from './prod-stack'
 
+// Write traffic against the prod stack: inserts sent through a fault, and requests held in flight.
+
 /** Sends `total` inserts with `concurrency` workers, calling `fault` once `faultAfter` were acknowledged. */
 export async function insertsThrough(
   label: string,
