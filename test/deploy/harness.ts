@@ -1,0 +1,219 @@
+import { readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect } from 'vitest'
+import { copyWorkTree, leftovers, must, root, run } from '../containers/docker'
+import { freePort } from '../ports'
+import { type SshServer, startSshServer } from './server'
+
+// The deploy target and what the scenarios drive it with: an sshd, a temp repository, the deploy script, a probe.
+// The "repository" is a temp copy of the work tree with its own commits, so each release has its own sha.
+
+let server: SshServer
+/** The temp copy of the work tree that deploys run from; filled in by `setUp`. */
+export const tree: { dir: string; remove(): void } = { dir: '', remove: () => {} }
+export const serverDir = join('/tmp', `bakehouse-deploy-${process.pid}-${Date.now().toString(36)}`)
+export const project = `bakehouse-deploy-${process.pid}`
+export const proxyPort = await freePort()
+export const base = `http://127.0.0.1:${proxyPort}`
+export const READY_TIMEOUT = 20
+const builtImages: string[] = []
+
+export const git = (...args: string[]) =>
+  must(['git', '-c', 'user.name=Release Bot', '-c', 'user.email=release@example.com', ...args], {
+    cwd: tree.dir,
+  })
+
+/** Commits the temp tree and returns the short sha, which is also the release id and image tag. */
+export async function commit(message: string): Promise<string> {
+  await git('add', '--all')
+  await git('commit', '--quiet', '--allow-empty', '--message', message)
+  const sha = (await git('rev-parse', '--short', 'HEAD')).trim()
+  builtImages.push(`bakehouse:${sha}`)
+  return sha
+}
+
+export interface DeployRun {
+  code: number
+  stdout: string
+  stderr: string
+  seconds: number
+  /** Seconds from start until the first output line matching each mark. */
+  marks: Record<string, number>
+  pid: number
+}
+
+function deployEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DEPLOY_HOST: server.host,
+    DEPLOY_SSH_CONFIG: server.sshConfig,
+    DEPLOY_DIR: serverDir,
+    DEPLOY_PROJECT: project,
+    DEPLOY_PROXY_BIND: '127.0.0.1',
+    DEPLOY_PROXY_PORT: String(proxyPort),
+    DEPLOY_HEALTH_URL: base,
+    DEPLOY_READY_TIMEOUT: String(READY_TIMEOUT),
+    DEPLOY_MIN_FREE_MB: '512',
+    FORCE_COLOR: '0',
+    ...extra,
+  }
+}
+
+/** Runs `zx scripts/deploy.mjs ARGS` in the temp tree, timestamping output lines that match `marks`. */
+export function deploy(
+  args: string[],
+  { env = {}, marks = {} }: { env?: Record<string, string>; marks?: Record<string, RegExp> } = {},
+): { pid: number; done: Promise<DeployRun> } {
+  const start = performance.now()
+  const proc = Bun.spawn([join(tree.dir, 'node_modules/.bin/zx'), 'scripts/deploy.mjs', ...args], {
+    cwd: tree.dir,
+    env: { ...process.env, ...deployEnv(env) },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const seen: Record<string, number> = {}
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    let text = ''
+    const decoder = new TextDecoder()
+    for await (const chunk of stream) {
+      const part = decoder.decode(chunk)
+      text += part
+      for (const [name, pattern] of Object.entries(marks)) {
+        if (seen[name] === undefined && pattern.test(text)) seen[name] = (performance.now() - start) / 1000
+      }
+    }
+    return text
+  }
+  const done = Promise.all([collect(proc.stdout), collect(proc.stderr), proc.exited]).then(
+    ([stdout, stderr, code]) => ({
+      code,
+      stdout,
+      stderr,
+      seconds: (performance.now() - start) / 1000,
+      marks: seen,
+      pid: proc.pid,
+    }),
+  )
+  return { pid: proc.pid, done }
+}
+
+export async function deployed(args: string[], options?: Parameters<typeof deploy>[1]): Promise<DeployRun> {
+  const result = await deploy(args, options).done
+  if (result.code !== 0) {
+    throw new Error(
+      `expected deploy ${args.join(' ')} to exit 0, got ${result.code}\n${result.stdout}\n${result.stderr}`,
+    )
+  }
+  return result
+}
+
+/** 20 requests a second to /health/live through the proxy, counting failures and which releases answered. */
+export function probe(path = '/health/live') {
+  let ok = 0
+  let failed = 0
+  const releases: string[] = []
+  const errors: string[] = []
+  const pending = new Set<Promise<void>>()
+  const timer = setInterval(() => {
+    const request = fetch(`${base}${path}`, { signal: AbortSignal.timeout(5_000) })
+      .then(async (response) => {
+        const body = (await response.json()) as { release?: string }
+        if (response.status !== 200) throw new Error(`status ${response.status}`)
+        ok++
+        if (body.release && releases.at(-1) !== body.release) releases.push(body.release)
+      })
+      .catch((error: Error) => {
+        failed++
+        errors.push(error.message)
+      })
+    pending.add(request)
+    request.finally(() => pending.delete(request))
+  }, 50)
+  return {
+    async stop() {
+      clearInterval(timer)
+      await Promise.all(pending)
+      return { ok, failed, releases, errors: errors.slice(0, 5) }
+    },
+  }
+}
+
+export async function live(): Promise<{ release: string }> {
+  const response = await fetch(`${base}/health/live`)
+  expect(response.status).toBe(200)
+  return (await response.json()) as { release: string }
+}
+
+export const dockerPs = async (filter: string) =>
+  (await must(['docker', 'ps', '--all', '--filter', filter, '--format', '{{.Names}} {{.Image}} {{.State}}']))
+    .split('\n')
+    .filter(Boolean)
+
+export const history = () =>
+  readFileSync(join(serverDir, 'history.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split('\t'))
+
+/** Starts the sshd and the temp repository, with git initialised and nothing committed. */
+export async function setUp(): Promise<void> {
+  server = await startSshServer()
+  Object.assign(tree, await copyWorkTree())
+  // The scripts import zx from the project's dependencies; the build context leaves node_modules out.
+  symlinkSync(join(root, 'node_modules'), join(tree.dir, 'node_modules'))
+  await git('init', '--quiet', '--initial-branch=main')
+}
+
+/** Removes everything the deploys made and stops the sshd. */
+export async function cleanUp(): Promise<void> {
+  // The compose project's containers, networks and volumes, by label; then the server dir, sshd and test images.
+  const left = await leftovers(project)
+  const containers = (
+    await must([
+      'docker',
+      'ps',
+      '--all',
+      '--quiet',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+    ])
+  )
+    .split('\n')
+    .filter(Boolean)
+  if (containers.length) await run(['docker', 'rm', '--force', '--volumes', ...containers])
+  await run(['docker', 'network', 'rm', `${project}_edge`, `${project}_backend`])
+  await run(['docker', 'volume', 'rm', `${project}_db-data`])
+  if (left.length) console.log(`removed ${left.length} leftover object(s) of ${project}`)
+  await run(['docker', 'image', 'rm', ...new Set(builtImages)])
+  rmSync(serverDir, { recursive: true, force: true })
+  await server?.stop()
+  tree.remove()
+}
+
+/** Removes a swarm stack and its volume, returning once nothing of it is left, so the swarm can be left after. */
+export async function removeStack(stack: string): Promise<void> {
+  await run(['docker', 'stack', 'rm', stack])
+  // Stack removal is asynchronous: wait for its containers and networks before removing the volume.
+  const deadline = performance.now() + 60_000
+  while (performance.now() < deadline) {
+    const left = await must([
+      'docker',
+      'ps',
+      '--all',
+      '--quiet',
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    ])
+    const networks = await must([
+      'docker',
+      'network',
+      'ls',
+      '--quiet',
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    ])
+    if (!left.trim() && !networks.trim()) break
+    await Bun.sleep(500)
+  }
+  await run(['docker', 'volume', 'rm', `${stack}_db-data`])
+}
