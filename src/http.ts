@@ -72,6 +72,9 @@ function depthOf(value: unknown): number {
   return deepest
 }
 
+// The methods whose operations take a body; any other request's body is left unread (RFC 9110 gives it no meaning).
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
+
 function hasBody(request: Request): boolean {
   return request.body !== null && request.headers.get('content-length') !== '0'
 }
@@ -132,11 +135,16 @@ export const requestContext = ({
       startedAt.set(request, performance.now())
       const incoming = request.headers.get('x-request-id')
       set.headers['x-request-id'] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
-      if (Number(request.headers.get('content-length') ?? 0) > bodyLimitBytes) {
+      if (
+        BODY_METHODS.has(request.method) &&
+        Number(request.headers.get('content-length') ?? 0) > bodyLimitBytes
+      ) {
         throw new PayloadTooLarge(bodyLimitBytes)
       }
     })
     .onParse({ as: 'global' }, async ({ request }) => {
+      // Answered here, or Elysia's own parser would read (and judge) a body the operation does not take.
+      if (!BODY_METHODS.has(request.method)) return {}
       if (!hasBody(request)) return undefined
       // The full header: Elysia's `contentType` drops the parameters, charset among them.
       const contentType = request.headers.get('content-type') ?? ''
@@ -185,13 +193,20 @@ export const createdLocation = new Elysia({ name: 'created-location' }).onAfterH
 
 /**
  * Query strings carry text: integer parameters of `schema` are converted here so the schema checks them as
- * integers (and names the parameter when it fails), and an empty parameter counts as not sent.
+ * integers (and names the parameter when it fails), an empty parameter counts as not sent, and a repeated one is
+ * refused.
  */
 export function queryCoercion(schema: TObject) {
   const integers = Object.entries(schema.properties)
     .filter(([, property]) => property.type === 'integer')
     .map(([key]) => key)
-  return ({ query }: { query: Record<string, unknown> }) => {
+  return ({ query, request }: { query: Record<string, unknown>; request: Request }) => {
+    // One value per parameter: the parser keeps the last of several, which would silently drop the others.
+    const sent = new URL(request.url).searchParams
+    for (const key of new Set(sent.keys())) {
+      if (sent.getAll(key).length > 1)
+        throw new InvalidRequest('query', `/${key}`, 'expected one value, got several')
+    }
     for (const [key, value] of Object.entries(query)) if (value === '') delete query[key]
     for (const key of integers) {
       const value = query[key]

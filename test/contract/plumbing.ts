@@ -99,6 +99,20 @@ export function plumbingContract(api: Contract) {
       expect(await api.stored(note.id)).toEqual([{ title: 'kept', body: '', version: 1 }])
     })
 
+    it('leaves a body unread where the operation takes none (DELETE): no 400, 413 or 415', async () => {
+      const big = 'x'.repeat(api.target.bodyLimitBytes + 1)
+      for (const [contentType, body] of [
+        ['text/plain', 'not json'],
+        ['application/json', '{bad'],
+        ['application/json', big],
+      ] as const) {
+        const note = await api.createNote('deleted with a body')
+        const deleted = await send('DELETE', `/notes/${note.id}`, contentType, body)
+        expect([contentType, body.length, deleted.status]).toEqual([contentType, body.length, 204])
+        expect(await api.stored(note.id)).toEqual([])
+      }
+    })
+
     it('takes JSON with or without a UTF-8 charset, in any letter case', async () => {
       for (const contentType of [
         'application/json',

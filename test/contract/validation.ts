@@ -248,6 +248,11 @@ export function validationContract(api: Contract) {
     it('refuses a parameter it does not know (422 naming it), so a misspelt one is never ignored', async () => {
       await rejects(() => list('limt=5'), ['query:/limt'], 'limt')
     })
+
+    it('refuses a parameter sent twice (422 naming it), rather than silently keeping one of the values', async () => {
+      for (const query of ['limit=abc&limit=1', 'limit=1&limit=2', `q=${marker()}&q=`])
+        await rejects(() => list(query), [`query:/${query.split('=')[0]}`], query)
+    })
   })
 
   describe('note ids in the path', () => {
