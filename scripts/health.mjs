@@ -42,11 +42,20 @@ if (args.help) {
 }
 
 /** A non-negative number option, or a usage error naming it. */
-function numberOption(name, fallback) {
+/** A number option within [min, max] (whole if `integer`), or a usage error naming it; a bare flag is an error too. */
+function numberOption(name, fallback, { min, max, integer = false }) {
   if (args[name] === undefined) return fallback
-  const value = Number(args[name])
-  if (!Number.isFinite(value) || value < 0)
-    usage(`--${name}: expected a non-negative number, got ${args[name]}`)
+  const text = String(args[name]).trim()
+  const value = Number(text)
+  const kind = integer ? 'a whole number' : 'a number'
+  if (
+    text === '' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  )
+    usage(`--${name}: expected ${kind} from ${min} to ${max}, got ${text === '' ? 'no value' : text}`)
   return value
 }
 
@@ -60,9 +69,9 @@ for (const url of urls) {
 
 const settings = {
   wait: args.wait,
-  deadline: numberOption('deadline', 60),
-  timeoutMs: numberOption('timeout', 5) * 1000,
-  retries: numberOption('retries', 2),
+  deadline: numberOption('deadline', 60, { min: 0, max: 3600 }),
+  timeoutMs: numberOption('timeout', 5, { min: 0.1, max: 300 }) * 1000,
+  retries: numberOption('retries', 2, { min: 0, max: 10, integer: true }),
   release: args['expect-release'],
 }
 

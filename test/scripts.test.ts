@@ -80,6 +80,16 @@ for (const [way, health] of Object.entries(ways.health)) {
       const notUrl = await run(health('example.com'))
       expect(notUrl.code).toBe(2)
       expect(notUrl.stderr).toContain('expected an http(s) URL, got example.com')
+      for (const [options, message] of [
+        [['--deadline'], '--deadline: expected a number from 0 to 3600, got no value'],
+        [['--timeout', '0'], '--timeout: expected a number from 0.1 to 300, got 0'],
+        [['--retries', '1.5'], '--retries: expected a whole number from 0 to 10, got 1.5'],
+        [['--retries', '1e9'], '--retries: expected a whole number from 0 to 10, got 1e9'],
+      ] as const) {
+        const refused = await run(health(base, ...options))
+        expect([options, refused.code]).toEqual([options, 2])
+        expect(refused.stderr).toContain(message)
+      }
       const help = await run(health('--help'))
       expect(help.code).toBe(0)
       expect(help.stdout).toContain('Usage: zx scripts/health.mjs')
