@@ -104,6 +104,13 @@ function conflicts(names: ModuleNames): string[] {
   for (const { file, adds } of registrations(names))
     if (identifiersIn(file, read(file)).has(adds)) problems.push(`${file} already uses the name "${adds}"`)
   problems.push(...identifierClashes(names))
+  // `bun run init` finds the project by its name in every spelling: a module spelled like it would be renamed too.
+  const project: string = JSON.parse(read('package.json')).name
+  const squash = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '')
+  if ([plural.kebab, names.singular.kebab].some((name) => squash(name).includes(squash(project))))
+    problems.push(
+      `the name contains the project's name (${project}), which \`bun run init\` would rename inside it`,
+    )
   return problems
 }
 

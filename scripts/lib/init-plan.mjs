@@ -100,7 +100,8 @@ export function planInit({ files, from, to }) {
   const changes = []
   const revealed = new Map()
   const clashes = []
-  const seesNew = from === to ? null : namePattern(to)
+  // In any case, as `git grep -i` would find it afterwards: `mikroorm` stands for MikroORM already.
+  const seesNew = from === to ? null : new RegExp(namePattern(to).source, 'i')
   for (const [file, text] of files) {
     if (removes.includes(file)) continue
     const target = from === to ? file : renameText(file, from, to).text
@@ -146,7 +147,9 @@ function clashesIn(file, blocks, original, from, seesNew) {
   const stands = (text) =>
     text.replace(namePattern(from), (match) => '\0'.repeat(match.length)).match(seesNew)
   const lines = blocks ? templateParts(file, original).map((part) => part.line) : original.split('\n')
-  for (const line of lines) if (stands(line)) found.push(`${file}: ${line.trim().slice(0, 100)}`)
+  // In bun.lock init renames only the `"name":` lines; hashes and versions may hold any short name by chance.
+  const read = posix.basename(file) === 'bun.lock' ? lines.filter((line) => line.includes('"name":')) : lines
+  for (const line of read) if (stands(line)) found.push(`${file}: ${line.trim().slice(0, 100)}`)
   if (stands(file)) found.push(`${file} (its path)`)
   return found
 }

@@ -74,6 +74,8 @@ afterAll(() => {
   console.log(`module:create test, all steps: ${since(started)} s`)
 })
 
+const project: string = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')).name
+
 describe('bun run module:create', () => {
   it('refuses an invalid or taken name, saying why, and writes nothing', async () => {
     const cases: [string[], RegExp][] = [
@@ -84,6 +86,8 @@ describe('bun run module:create', () => {
       [['openapi'], /reserved: the app serves \/openapi/],
       [['notes'], /src\/modules\/notes already exists/],
       [['pages'], /"Page", which src\/module-create\/templates\/service\.ts already uses/],
+      // A later `bun run init` would rename the project's name inside the module's.
+      [[`${project}s`], /contains the project's name/],
       [['widgets', '--plural', 'x'], /Unknown option '--plural'/],
     ]
     for (const [args, reason] of cases) {
