@@ -75,6 +75,16 @@ const settings = {
   release: args['expect-release'],
 }
 
+// C0 and C1 controls, DEL, and the bidi controls that reorder what a terminal shows.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/** What a server sent, made safe to print: no terminal escapes or reordering, at most `max` characters. */
+function printable(value, max = 120) {
+  const text = String(value).replace(UNPRINTABLE, '\uFFFD')
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}
+
 /** One GET with a timeout; retried with exponential backoff on network errors and 5xx. */
 async function probe(url) {
   const start = performance.now()
@@ -95,7 +105,7 @@ async function probe(url) {
       last = {
         ok: response.ok,
         status: response.status,
-        detail: response.ok ? '' : (body?.detail ?? text.slice(0, 80)),
+        detail: response.ok ? '' : printable(body?.detail ?? text, 80),
         body,
       }
       if (response.status < 500) break
@@ -103,7 +113,7 @@ async function probe(url) {
       last = {
         ok: false,
         status: 0,
-        detail: error.cause?.code ?? error.cause?.message ?? error.message,
+        detail: printable(error.cause?.code ?? error.cause?.message ?? error.message, 80),
         body: undefined,
       }
     }
@@ -114,7 +124,7 @@ async function probe(url) {
 
 async function check(url) {
   const [live, ready] = await Promise.all([probe(`${url}/health/live`), probe(`${url}/health/ready`)])
-  const release = live.body?.release ?? '-'
+  const release = printable(live.body?.release ?? '-', 40)
   const problems = []
   if (!live.ok) problems.push(`live: ${live.status || live.detail}`)
   if (!ready.ok)

@@ -66,6 +66,28 @@ for (const [way, health] of Object.entries(ways.health)) {
       expect(result.stdout).toBe('')
     })
 
+    it('prints what a server sends without terminal escapes or bidi controls, and capped', async () => {
+      const hostile = Bun.serve({
+        hostname: '127.0.0.1',
+        port: 0,
+        fetch: (request) =>
+          new URL(request.url).pathname === '/health/live'
+            ? Response.json({ status: 'ok', release: `\u001b]0;owned\u0007\u001b[2J${'r'.repeat(500)}` })
+            : Response.json({ detail: `\u001b[31mred\u202edesrever${'d'.repeat(500)}` }, { status: 503 }),
+      })
+      try {
+        const result = await run(health('--retries', '0', `http://127.0.0.1:${hostile.port}`))
+        expect(result.code).toBe(1)
+        const printed = result.stdout + result.stderr
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the assertion is about control characters.
+        expect(printed).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/)
+        expect(printed).not.toContain('r'.repeat(41))
+        expect(printed).not.toContain('d'.repeat(81))
+      } finally {
+        hostile.stop(true)
+      }
+    })
+
     it('exits 1 with a table row when nothing answers', async () => {
       const result = await run(health('--timeout', '1', '--retries', '0', nobody))
       expect(result.code).toBe(1)

@@ -14,8 +14,10 @@ export async function verify({ settings, root }, release) {
     return undefined
   }
   const health = path.join(root, 'scripts/health.mjs')
+  // Only the deploy's own URL: an operator's HEALTH_URLS (health.mjs adds them) must not decide this release.
   const result = await $({
     nothrow: true,
+    env: { ...process.env, HEALTH_URLS: '' },
   })`${process.execPath} ${health} --wait --deadline ${settings.verifyTimeout} --expect-release ${release.id} ${settings.healthUrl}`
   for (const line of result.stdout.trim().split('\n')) info(line)
   if (result.exitCode !== 0)

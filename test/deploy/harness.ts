@@ -14,6 +14,8 @@ export const tree: { dir: string; remove(): void } = { dir: '', remove: () => {}
 export const serverDir = join('/tmp', `bakehouse-deploy-${process.pid}-${Date.now().toString(36)}`)
 export const project = `bakehouse-deploy-${process.pid}`
 export const proxyPort = await freePort()
+// A port nothing listens on, for HEALTH_URLS the deploy must ignore.
+const deadPort = await freePort()
 export const base = `http://127.0.0.1:${proxyPort}`
 export const READY_TIMEOUT = 20
 const builtImages: string[] = []
@@ -53,6 +55,8 @@ function deployEnv(extra: Record<string, string> = {}): Record<string, string> {
     DEPLOY_HEALTH_URL: base,
     DEPLOY_READY_TIMEOUT: String(READY_TIMEOUT),
     DEPLOY_MIN_FREE_MB: '512',
+    // An operator's own health targets, one that never answers: the deploy's verify step must check only its URL.
+    HEALTH_URLS: `http://127.0.0.1:${deadPort}`,
     FORCE_COLOR: '0',
     ...extra,
   }
