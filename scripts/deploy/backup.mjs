@@ -3,7 +3,11 @@ import { fail, info } from './output.mjs'
 
 /** Shell that dumps the database through `dbExec` (custom format), keeps the newest backups, prints "file bytes". */
 const dumpAndPrune = (dbExec, keepBackups) => `
+    # Private to the deploy user: a dump holds every row. A dump that fails leaves no partial file behind.
+    umask 077
+    mkdir -p backups && chmod 0700 backups && rm -f backups/*.part
     file="backups/$(date -u +%Y%m%dT%H%M%SZ)-$REL.dump"
+    trap 'rm -f "$file.part"' EXIT
     ${dbExec} sh -c 'pg_dump --format=custom --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"' < /dev/null > "$file.part"
     mv "$file.part" "$file"
     ls -1 backups/*.dump | sort -r | tail -n +${keepBackups + 1} | while read -r old; do rm -f "$old"; done

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNote, must, run } from '../containers/docker'
@@ -217,8 +217,14 @@ describe('deploy (compose mode, behind the proxy)', () => {
   })
 
   it('the backup is a pg_dump that restores into a scratch database with the same rows', async () => {
-    const dumps = readdirSync(join(serverDir, 'backups')).filter((file) => file.endsWith('.dump'))
+    const files = readdirSync(join(serverDir, 'backups'))
+    const dumps = files.filter((file) => file.endsWith('.dump'))
     expect(dumps.length).toBeGreaterThanOrEqual(3)
+    // Private to the deploy user, and no partial dump left behind.
+    expect(statSync(join(serverDir, 'backups')).mode & 0o777).toBe(0o700)
+    for (const dump of dumps)
+      expect([dump, statSync(join(serverDir, 'backups', dump)).mode & 0o777]).toEqual([dump, 0o600])
+    expect(files.filter((file) => file.endsWith('.part'))).toEqual([])
     const latest = join(serverDir, 'backups', dumps.sort().at(-1) as string)
     const [db] = await dockerPs(`label=com.docker.compose.project=${project}`).then((lines) =>
       lines.filter((line) => line.includes('-db-')).map((line) => line.split(' ')[0] as string),
