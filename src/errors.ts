@@ -20,33 +20,33 @@ export class NotFound extends DomainError {
   }
 }
 
-/** The caller named a version (in the data it sent) that is no longer the current one. */
-export class VersionConflict extends DomainError {
+/** A change made under a version that is no longer the current one; `current` is undefined when a writer won a race. */
+export abstract class VersionMismatch extends DomainError {
   constructor(
     readonly entity: string,
     readonly id: string,
     readonly current: number | undefined,
+    named: string,
   ) {
     super(
       current === undefined
         ? `${entity} ${id} was changed by someone else while saving`
-        : `${entity} ${id} is at version ${current}, not the one given`,
+        : `${entity} ${id} is at version ${current}, ${named}`,
     )
   }
 }
 
+/** The caller named a version (in the data it sent) that is no longer the current one. */
+export class VersionConflict extends VersionMismatch {
+  constructor(entity: string, id: string, current: number | undefined) {
+    super(entity, id, current, 'not the one given')
+  }
+}
+
 /** The caller's precondition on the current version (e.g. a conditional request) does not hold. */
-export class PreconditionFailed extends DomainError {
-  constructor(
-    readonly entity: string,
-    readonly id: string,
-    readonly current: number | undefined,
-  ) {
-    super(
-      current === undefined
-        ? `${entity} ${id} was changed by someone else while saving`
-        : `${entity} ${id} is at version ${current}, which the precondition does not name`,
-    )
+export class PreconditionFailed extends VersionMismatch {
+  constructor(entity: string, id: string, current: number | undefined) {
+    super(entity, id, current, 'which the precondition does not name')
   }
 }
 
