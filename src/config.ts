@@ -198,7 +198,8 @@ export function loadConfig(): Readonly<Config> {
   }
 }
 
-/** Environment for a child process: ours plus overrides, so nothing else touches process.env. */
-export function childEnv(overrides: Env): Env {
-  return { ...process.env, ...overrides }
+/** Environment for a child process: ours (less the keys `drop` matches) plus overrides, so nothing else touches process.env. */
+export function childEnv(overrides: Env, drop?: RegExp): Env {
+  const inherited = Object.entries(process.env).filter(([key]) => !drop?.test(key))
+  return { ...Object.fromEntries(inherited), ...overrides }
 }

@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { childEnv, loadConfig } from './config'
 import { startEmbeddedPostgres } from './embedded-postgres'
 import { createLogger } from './log'
 import { type ModuleNames, moduleNames } from './module-create/names'
@@ -123,7 +124,7 @@ function plan(names: ModuleNames): Map<string, string> {
 }
 
 /** Runs a command in the project; a failure throws with its output. */
-async function run(cmd: string[], env: Record<string, string | undefined> = process.env): Promise<string> {
+async function run(cmd: string[], env = childEnv({})): Promise<string> {
   const proc = Bun.spawn(cmd, { cwd: ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
@@ -150,11 +151,7 @@ async function createMigration(names: ModuleNames): Promise<void> {
   })
   try {
     // Only the throwaway database: DATABASE_* settings (a URL file among them) would conflict with its URL.
-    const env = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DATABASE_'))),
-      DATABASE_URL: postgres.url,
-      LOG_LEVEL: 'warn',
-    }
+    const env = childEnv({ DATABASE_URL: postgres.url, LOG_LEVEL: 'warn' }, /^DATABASE_/)
     await run(['bun', 'src/migrate.ts'], env)
     await run(['bun', 'src/migration-create.ts', names.plural.snake], env)
   } finally {
@@ -217,7 +214,7 @@ try {
   }
   // Renaming changes line lengths and import order: Biome puts them back the project's way.
   await run(['bunx', 'biome', 'check', '--write', ...files.keys()])
-  if (process.env.DATABASE_URL || process.env.DATABASE_URL_FILE || process.env.DATABASE_HOST)
+  if (loadConfig().databaseUrl !== undefined)
     console.log('The configured database is not used: the migration is diffed against a throwaway one.')
   await createMigration(names)
   if (newMigrations().length === 0)

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { run as runCommand } from './containers/docker'
 import { createTestApp } from './helpers'
 import { freePort } from './ports'
 
@@ -23,21 +24,8 @@ const ambient = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => !/^(DEPLOY_.*|HEALTH_URLS)$/.test(key)),
 )
 
-async function run(cmd: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(cmd, {
-    cwd: root,
-    env: { ...ambient, FORCE_COLOR: '0', ...env },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  return { code, stdout, stderr }
-}
+const run = (cmd: string[], env: Record<string, string> = {}) =>
+  runCommand(cmd, { cwd: root, base: ambient, env: { FORCE_COLOR: '0', ...env } })
 
 let server: ReturnType<typeof Bun.serve>
 let base = ''

@@ -37,14 +37,19 @@ export const baseEnv = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => !OVERRIDABLE.includes(key)),
 )
 
+/** For commands that run a nested vitest in a copy: it must neither write this run's JSON report nor act as its worker. */
+export const nestedEnv = Object.fromEntries(
+  Object.entries(baseEnv).filter(([key]) => !key.startsWith('VITEST') && key !== 'TEST'),
+) as Record<string, string>
+
 /** Runs a command to completion and returns its output; never throws on a non-zero exit. */
 export async function run(
   cmd: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; base?: Record<string, string | undefined> } = {},
 ): Promise<Result> {
   const proc = Bun.spawn(cmd, {
     cwd: options.cwd ?? root,
-    env: { ...baseEnv, ...options.env },
+    env: { ...(options.base ?? baseEnv), ...options.env },
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',

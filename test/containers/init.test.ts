@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../src/embedded-postgres'
 import { createLogger } from '../../src/log'
 import { freePort } from '../ports'
-import { baseEnv, copyWorkTree, type Result, root, since } from './docker'
+import { copyWorkTree, nestedEnv, type Result, root, run, since } from './docker'
 
 // `bun run init` on a copy of this work tree, then what a user runs next: check, test, bake, compose, dev container.
 const started = performance.now()
@@ -22,27 +22,10 @@ const cwd = tree.dir
 const scratch = mkdtempSync(join(tmpdir(), 'init-test-'))
 let postgres: EmbeddedPostgresHandle | undefined
 
-// Without bake/compose overrides; and the nested vitest must neither write the outer run's JSON report nor think
-// it is one of its workers.
-const cleanEnv = Object.fromEntries(
-  Object.entries(baseEnv).filter(([key]) => !key.startsWith('VITEST') && key !== 'TEST'),
-) as Record<string, string>
-
-/** Runs a command in the copy with a clean environment plus `env`; never throws on a non-zero exit. */
+/** Runs a command in the copy, in a nested-vitest-safe environment plus `env`, without colours; never throws. */
 async function inCopy(cmd: string[], env: Record<string, string> = {}): Promise<Result> {
-  const proc = Bun.spawn(cmd, {
-    cwd,
-    env: { ...cleanEnv, ...env },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  return { code, stdout: Bun.stripANSI(stdout), stderr: Bun.stripANSI(stderr) }
+  const result = await run(cmd, { cwd, env, base: nestedEnv })
+  return { ...result, stdout: Bun.stripANSI(result.stdout), stderr: Bun.stripANSI(result.stderr) }
 }
 
 async function ok(cmd: string[], env: Record<string, string> = {}): Promise<string> {

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { copyWorkTree, since } from '../containers/docker'
+import { copyWorkTree, nestedEnv, type Result, run, since } from '../containers/docker'
 import { freePort } from '../ports'
 
 // `bun run module:create widgets` on a copy of this work tree, then what its user runs next: check, test, dev.
@@ -13,31 +13,10 @@ const scratch = mkdtempSync(join(tmpdir(), 'module-create-test-'))
 // As root, the dev server's Postgres runs as its own system user, which must reach its data directory here.
 chmodSync(scratch, 0o755)
 
-// The nested vitest must neither write the outer run's JSON report nor think it is one of its workers.
-const cleanEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'TEST'),
-) as Record<string, string>
-
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
+/** Runs a command in the copy, in a nested-vitest-safe environment plus `env`, without colours; never throws. */
 async function inCopy(cmd: string[], env: Record<string, string> = {}): Promise<Result> {
-  const proc = Bun.spawn(cmd, {
-    cwd,
-    env: { ...cleanEnv, ...env },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  return { code, stdout: Bun.stripANSI(stdout), stderr: Bun.stripANSI(stderr) }
+  const result = await run(cmd, { cwd, env, base: nestedEnv })
+  return { ...result, stdout: Bun.stripANSI(result.stdout), stderr: Bun.stripANSI(result.stderr) }
 }
 
 async function ok(cmd: string[], env: Record<string, string> = {}): Promise<string> {
@@ -202,7 +181,7 @@ describe('bun run module:create', () => {
       cwd,
       env: {
         // Its own embedded Postgres, never a configured server: dev migrates whatever database it is given.
-        ...Object.fromEntries(Object.entries(cleanEnv).filter(([key]) => !key.startsWith('DATABASE_'))),
+        ...Object.fromEntries(Object.entries(nestedEnv).filter(([key]) => !key.startsWith('DATABASE_'))),
         PORT: String(port),
         HOST: '127.0.0.1',
         EMBEDDED_DATABASE_PORT: String(await freePort()),
