@@ -1,4 +1,4 @@
-# docker buildx bake [dev|prod|release|prod-cross|validate]; every variable can be overridden from the environment.
+# docker buildx bake [dev|prod|edge|release|prod-cross|validate]; every variable can be overridden from the environment.
 # dev, prod and validate build on any builder, the plain `docker` driver included; release and prod-cross are for pushing.
 # Bake also reads compose.yaml: its `api` service becomes a target of that name, pinned to the dev image below.
 
@@ -52,7 +52,12 @@ variable "CACHE_TO" {
 
 function "ref" {
   params = [tag]
-  result = REGISTRY == "" ? "${IMAGE}:${tag}" : "${REGISTRY}/${IMAGE}:${tag}"
+  result = named(IMAGE, tag)
+}
+
+function "named" {
+  params = [name, tag]
+  result = REGISTRY == "" ? "${name}:${tag}" : "${REGISTRY}/${name}:${tag}"
 }
 
 target "_common" {
@@ -108,6 +113,17 @@ target "release" {
 target "prod-cross" {
   inherits  = ["release"]
   platforms = ["linux/amd64", "linux/arm64"]
+}
+
+# The deploy's proxy and certificate client (ADR 0021); the deploy tags it by content, so an unchanged edge is kept.
+target "edge" {
+  inherits = ["_common"]
+  target   = "edge"
+  labels = {
+    "org.opencontainers.image.title"       = "bakehouse-edge"
+    "org.opencontainers.image.description" = "nginx + njs + lego edge for bakehouse deploys"
+  }
+  tags = [named("${IMAGE}-edge", GIT_SHA), named("${IMAGE}-edge", TAG)]
 }
 
 # Lint and type-check in the build stage's environment, producing nothing but a pass or a failure.

@@ -4,11 +4,16 @@ import { info, seconds } from './output.mjs'
 import { sq } from './ssh.mjs'
 import { verify } from './verify.mjs'
 
-/** The release's api containers, and the name of the one the proxy's upstream file points at. */
+// Between the switch and stopping the old api: far longer than reading the file and connecting takes.
+const SETTLE_MS = 2000
+
+/** The release's api containers, and the one the proxy sends traffic to (asked of the proxy; the file when it is down). */
 async function apiContainers({ ssh }, release) {
   const out = await ssh.remote(
     `ps_service api
-     printf 'live %s\\n' "$(sed -n 's/^set \\$api \\([^:]*\\):3000;.*/\\1/p' deploy/upstream/api.conf 2>/dev/null)"`,
+     proxy=$(ps_service proxy | awk '$3 == "running" {print $1; exit}')
+     live=$([ -n "$proxy" ] && docker exec "$proxy" curl --silent --max-time 2 http://127.0.0.1:8081/upstream || cat deploy/upstream/live 2>/dev/null || true)
+     printf 'live %s\\n' "\${live%:3000}"`,
     { release },
   )
   const containers = []
@@ -45,22 +50,20 @@ async function gate({ settings, ssh }, container, release) {
   }
 }
 
-/** Points the proxy at `name` (deploy/upstream/api.conf names it) and waits until it serves `release` through it. */
-async function switchTo({ ssh, who }, name, release) {
+/**
+ * Points the proxy at `name` and waits until it serves `release` through it. The proxy reads deploy/upstream/live on
+ * every request (deploy/edge/upstream.js), so the rename switches traffic without a reload: no connection is closed.
+ */
+async function switchTo({ ssh }, name, release) {
   const out = await ssh.remote(
     `
-    printf '# release %s, switched by ${who} at %s\\nset $api %s:3000;\\n' "$REL" "$(date -u +%FT%TZ)" ${sq(name)} > deploy/upstream/api.conf.next
-    cp "releases/$REL/deploy/nginx.conf" deploy/nginx.conf.next
-    mv -f deploy/upstream/api.conf.next deploy/upstream/api.conf
-    # In place (same inode), so the running proxy's single-file bind mount sees the new text.
-    cat deploy/nginx.conf.next > deploy/nginx.conf && rm -f deploy/nginx.conf.next
+    printf '%s:3000\\n' ${sq(name)} > deploy/upstream/live.next
+    mv -f deploy/upstream/live.next deploy/upstream/live
+    # Starts the proxy on the first deploy; recreates it only when its image or settings changed.
     compose --profile proxy up --detach --wait --no-deps proxy 2>&1 | tail -n 3 >&2
     proxy=$(ps_service proxy | awk '$3 == "running" {print $1}')
-    docker exec "$proxy" nginx -t -q
-    # SIGHUP: new workers take the new upstream; old workers finish their requests, then exit.
-    docker kill --signal HUP "$proxy" >/dev/null
     for i in $(seq 1 40); do
-      served=$(docker exec "$proxy" curl --silent --max-time 2 http://127.0.0.1:8080/health/live || true)
+      served=$(docker exec "$proxy" curl --silent --max-time 2 http://127.0.0.1:8081/health/live || true)
       case "$served" in *"\\"release\\":\\"$REL\\""*) echo "$proxy"; exit 0 ;; esac
       sleep 0.25
     done
@@ -150,6 +153,8 @@ export async function cutover(ctx, release) {
     return verifyError
   }
   if (old) {
+    // A request that read the old address just before the switch is still connecting: give it time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
     const drainStart = performance.now()
     await removeContainers(ctx, [old])
     info(`drained and removed ${old.name} in ${seconds(drainStart)} s`)

@@ -1,4 +1,4 @@
-// What the server remembers: releases/<id>/{compose.prod.yaml,deploy/nginx.conf,image}, current, history.tsv.
+// What the server remembers: releases/<id>/{compose.prod.yaml,image}, edge-image, current, history.tsv.
 import { info } from './output.mjs'
 import { sq } from './ssh.mjs'
 
@@ -60,6 +60,12 @@ export async function prune(ctx) {
         .reverse(),
     ),
   ]
+  // Edge images but the one in use: the edge is not part of a release, so a rollback never needs an older one.
+  const edgeRepo = `${settings.registry ? `${settings.registry}/` : ''}${settings.image}-edge`
+  await ssh.remote(
+    `keep=$(cat edge-image 2>/dev/null || true)
+     docker images --format '{{.Repository}}:{{.Tag}}' ${sq(edgeRepo)} | grep -vxF "$keep" | xargs -r docker image rm >/dev/null 2>&1 || true`,
+  )
   const keep = new Set([state.current, ...order.slice(0, settings.keepReleases)])
   const drop = [...state.releases.keys()].filter((id) => !keep.has(id))
   if (drop.length === 0)

@@ -16,11 +16,11 @@ export function releasePlan({ settings }, release) {
   return {
     preflight: `git tree, ssh ${host}, docker and compose, disk, ${mode} mode`,
     lock: `${dir}/deploy.lock`,
-    bake: `docker buildx bake ${settings.registry ? 'release' : 'prod'} → ${release.image}`,
+    bake: `docker buildx bake ${settings.registry ? 'release' : 'prod'} → ${release.image}; edge, tagged by content`,
     ship: settings.registry
-      ? `push ${release.image}, pull on the server`
-      : 'docker save | gzip | ssh … docker load',
-    upload: `compose.prod.yaml, deploy/nginx.conf → ${dir}/releases/${release.id}/`,
+      ? `push ${release.image} and the edge, pull both on the server`
+      : 'docker save | gzip | ssh … docker load, each image the server lacks',
+    upload: `compose.prod.yaml → ${dir}/releases/${release.id}/`,
     backup: `pg_dump --format=custom → ${dir}/backups/, keep ${settings.keepBackups}`,
     migrate: `${release.image} migrate.js, under the migrator's advisory lock`,
     ...(mode === 'swarm'
@@ -40,7 +40,7 @@ export async function deployRelease(ctx, release, plan) {
   const { step } = ctx.steps
   const { platform } = await step('preflight', plan.preflight, () => preflight(ctx))
   await step('lock', plan.lock, () => ctx.lock.acquire(`deploy ${release.id}`))
-  await step('bake', plan.bake, () => bake(ctx, release, platform))
+  release.edgeImage = await step('bake', plan.bake, () => bake(ctx, release, platform))
   await step('ship', plan.ship, () => ship(ctx, release))
   await step('upload', plan.upload, () => upload(ctx, release))
   if (ctx.settings.mode === 'swarm') {

@@ -1,4 +1,4 @@
-// Getting a release onto the server: bake its image here, ship it there, upload its compose file and proxy config.
+// Getting a release onto the server: bake its image and the edge here, ship them there, upload its compose file.
 import { $, fs, path } from 'zx'
 import { fail, info } from './output.mjs'
 import { sq } from './ssh.mjs'
@@ -36,37 +36,79 @@ export async function bake({ settings }, release, platform) {
     )
   const size = (await $`docker image inspect --format {{.Size}} ${release.image}`.nothrow()).stdout.trim()
   if (size) info(`${release.image}: ${(Number(size) / 1e6).toFixed(1)} MB`)
+  return bakeEdge({ settings }, release, platform, env)
 }
 
+/**
+ * The edge image, always built here and tagged by its content: a deploy that leaves the edge as it was names the same
+ * image, so the running proxy is kept (recreating it would close client connections). Returns its name.
+ */
+async function bakeEdge({ settings }, release, platform, env) {
+  const build = await $({
+    env,
+    nothrow: true,
+  })`docker buildx bake --load --set edge.platform=${platform} edge`
+  if (build.exitCode !== 0)
+    fail(
+      `docker buildx bake edge failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
+      'fix the build locally (`docker buildx bake edge`), commit, deploy again',
+    )
+  const repo = `${settings.registry ? `${settings.registry}/` : ''}${settings.image}-edge`
+  const id = (await $`docker image inspect --format {{.Id}} ${repo}:${release.id}`).stdout.trim()
+  const edgeImage = `${repo}:${id.replace(/^sha256:/, '').slice(0, 12)}`
+  await $`docker tag ${repo}:${release.id} ${edgeImage}`
+  if (settings.registry) {
+    const push = await $({ nothrow: true })`docker push --quiet ${edgeImage}`
+    if (push.exitCode !== 0)
+      fail(
+        `pushing ${edgeImage} failed: ${push.stderr.trim()}`,
+        `run \`docker login ${settings.registry.split('/')[0]}\` here`,
+      )
+  }
+  info(`edge: ${edgeImage}`)
+  return edgeImage
+}
+
+/** Puts the release's image and the edge image on the server: pulled from the registry, or sent over SSH when missing. */
 export async function ship({ settings, ssh }, release) {
+  const images = [release.image, release.edgeImage]
   if (settings.registry) {
     // bake already pushed; the server pulls with its own registry login.
     await ssh
-      .remote(`docker pull --quiet ${sq(release.image)}`)
+      .remote(images.map((image) => `docker pull --quiet ${sq(image)}`).join(' && '))
       .catch((error) =>
         fail(
-          `the server could not pull ${release.image}: ${error.stderr}`,
+          `the server could not pull ${images.join(', ')}: ${error.stderr}`,
           `run \`docker login ${settings.registry.split('/')[0]}\` on the server`,
         ),
       )
     return
   }
-  const load = `sh -c ${sq('gunzip | docker load')}`
-  const sent = await $({
-    nothrow: true,
-  })`docker save ${release.image} | gzip -1 | ssh ${ssh.args} ${settings.host} ${load}`
-  if (sent.exitCode !== 0)
-    fail(
-      `shipping ${release.image} failed: ${sent.stderr.trim()}`,
-      'check disk space and docker on the server, then deploy again',
+  for (const image of images) {
+    const present = await ssh.remote(
+      `docker image inspect ${sq(image)} >/dev/null 2>&1 && echo yes || echo no`,
     )
-  info(sent.stdout.trim())
+    if (present === 'yes') {
+      info(`${image}: already on the server`)
+      continue
+    }
+    const load = `sh -c ${sq('gunzip | docker load')}`
+    const sent = await $({
+      nothrow: true,
+    })`docker save ${image} | gzip -1 | ssh ${ssh.args} ${settings.host} ${load}`
+    if (sent.exitCode !== 0)
+      fail(
+        `shipping ${image} failed: ${sent.stderr.trim()}`,
+        'check disk space and docker on the server, then deploy again',
+      )
+    info(sent.stdout.trim())
+  }
 }
 
 /** Writes the release's files under releases/<id>/; the first deploy also creates the server's settings and secret. */
 export async function upload({ settings, root, ssh }, release) {
   const { dir, mode } = settings
-  const files = ['compose.prod.yaml', 'deploy/nginx.conf', 'deploy/upstream/api.conf']
+  const files = ['compose.prod.yaml']
   for (const file of files)
     if (!fs.existsSync(path.join(root, file))) fail(`${file} is missing`, 'restore it from git')
   const contents = Object.fromEntries(
@@ -85,15 +127,13 @@ export async function upload({ settings, root, ssh }, release) {
       `
     ${writes}
     printf '%s\\n' "$IMAGE" > "releases/$REL/image"
-    # First deploy: a proxy upstream and the server's own settings and secret, generated here and never uploaded.
+    # The edge every release runs behind (a rollback keeps it: it only proxies); read by every later compose command.
+    printf '%s\\n' ${sq(release.edgeImage)} > edge-image
     mkdir -p deploy/upstream backups
-    [ -f deploy/upstream/api.conf ] || cp "releases/$REL/deploy/upstream/api.conf" deploy/upstream/api.conf
-    [ -f deploy/nginx.conf ] || cp "releases/$REL/deploy/nginx.conf" deploy/nginx.conf
     ${
       mode === 'swarm'
-        ? `# Swarm: the proxy follows the api service by name, and takes this release's config (in place: a bind mount).
-    cp "releases/$REL/deploy/upstream/api.conf" deploy/upstream/api.conf.next && mv -f deploy/upstream/api.conf.next deploy/upstream/api.conf
-    cat "releases/$REL/deploy/nginx.conf" > deploy/nginx.conf`
+        ? `# Swarm: the proxy follows the api service by name.
+    printf 'api:3000\\n' > deploy/upstream/live.next && mv -f deploy/upstream/live.next deploy/upstream/live`
         : ''
     }
     if [ ! -f secrets/db_password ]; then

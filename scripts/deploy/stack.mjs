@@ -20,7 +20,7 @@ export function stackFile(composeText, { dir }) {
     // Host mode publishes on the node running the proxy (pinned to the manager) without the ingress mesh's IPVS.
     if (copy.ports)
       copy.ports = copy.ports.map((port) => {
-        const [published, target] = port.replace(/^\$\{PROXY_BIND[^}]*\}:/, '').split(/:(?=\d+$)/)
+        const [published, target] = port.replace(/^\$\{PROXY_(?:HTTPS_)?BIND[^}]*\}:/, '').split(/:(?=\d+$)/)
         return { target: Number(target), published, protocol: 'tcp', mode: 'host' }
       })
     // DNS round robin instead of a virtual IP: no IPVS needed, and the proxy re-resolves task addresses itself.

@@ -41,14 +41,8 @@ export async function swarmDeploy({ settings, ssh }, release, { replicas } = {})
     { release, nothrow: true },
   )
   for (const line of result.stdout.trim().split('\n').filter(Boolean)) info(line)
-  if (result.exitCode === 0) {
-    // The proxy re-reads a changed config; its name lookups already follow the new tasks.
-    await ssh.remote(
-      `docker ps --quiet --filter "label=com.docker.swarm.service.name=\${PROJECT}_proxy" | xargs -r docker kill --signal HUP >/dev/null`,
-      { nothrow: true },
-    )
-    return undefined
-  }
+  // The proxy's name lookups follow the new tasks by themselves: nothing to reload.
+  if (result.exitCode === 0) return undefined
   // The tasks, then the logs of the newest failed one: why the new release did not come up.
   const logs = await ssh.remote(
     `service="\${PROJECT}_api"

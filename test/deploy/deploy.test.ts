@@ -13,15 +13,19 @@ import {
   git,
   history,
   live,
+  onServer,
   probe,
   project,
   proxyPort,
+  proxyUpstream,
   READY_TIMEOUT,
   removeStack,
   serverDir,
+  setEdgeLimits,
   setUp,
   tree,
 } from './harness'
+import { keepAliveClients } from './keepalive'
 
 // Deploys for real through scripts/deploy.mjs: over SSH to a local sshd whose root uses this machine's Docker engine.
 
@@ -79,19 +83,50 @@ describe('deploy (compose mode, behind the proxy)', () => {
     ])
   })
 
-  it('a second deploy under 20 requests/s fails no request, then serves the new release', async () => {
+  it('the edge refuses past its per-client rate and body size with problem+json', async () => {
+    // Defaults: 50 requests/s with a burst of 100 per client address, bodies up to 2 MB.
+    const answers = await Promise.all(Array.from({ length: 300 }, () => fetch(`${base}/health/live`)))
+    const refused = answers.filter((response) => response.status === 429)
+    expect(refused.length).toBeGreaterThan(100)
+    expect(answers.filter((response) => response.status === 200).length).toBeGreaterThanOrEqual(100)
+    expect(refused[0]?.headers.get('content-type')).toBe('application/problem+json')
+    expect(refused[0]?.headers.get('retry-after')).toBe('1')
+    expect(await refused[0]?.json()).toMatchObject({ status: 429, title: 'Too Many Requests' })
+    await Bun.sleep(2_500)
+    const big = await fetch(`${base}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(3_000_000),
+    })
+    expect(big.status).toBe(413)
+    expect(big.headers.get('content-type')).toBe('application/problem+json')
+    expect(await big.json()).toMatchObject({ status: 413 })
+    // The load below comes from one address: raise the limits, as an operator would in the server's .env.
+    await setEdgeLimits({ EDGE_RATE: '5000', EDGE_BURST: '5000', EDGE_CONNECTIONS: '500' })
+    expect((await live()).release).toBe(releaseA)
+  })
+
+  it('a second deploy under 20 requests/s and 4 keep-alive clients fails no request, then serves the new release', async () => {
     // Data for the backup check below.
     for (const title of ['rye', 'spelt', 'einkorn']) await createNote(base, title)
     await Bun.write(join(tree.dir, 'CHANGELOG.md'), '# release B\n')
     releaseB = await commit('release B')
     const traffic = probe()
+    const clients = keepAliveClients(base, { clients: 4, intervalMs: 50 })
     const result = await deployed([])
     await Bun.sleep(500)
     const seen = await traffic.stop()
+    const kept = await clients.stop()
     figures.deploySeconds = Number(result.seconds.toFixed(1))
     figures.deployProbe = seen
-    console.log(`second deploy: ${result.seconds.toFixed(1)} s; probe ${JSON.stringify(seen)}`)
+    figures.deployKeepAlive = kept
+    console.log(
+      `second deploy: ${result.seconds.toFixed(1)} s; probe ${JSON.stringify(seen)}; keep-alive ${JSON.stringify(kept)}`,
+    )
     expect(seen.failed, seen.errors.join('\n')).toBe(0)
+    expect(kept.failed, kept.errors.join('\n')).toBe(0)
+    expect(kept.releases).toEqual([releaseA, releaseB])
+    expect(kept.reconnects).toBe(0)
     expect(seen.ok).toBeGreaterThan(100)
     expect(seen.releases).toEqual([releaseA, releaseB])
     expect((await live()).release).toBe(releaseB)
@@ -99,6 +134,36 @@ describe('deploy (compose mode, behind the proxy)', () => {
       line.includes('-api-'),
     )
     expect(api).toHaveLength(1)
+  })
+
+  it('8 keep-alive clients fail no request across 15 forced switches between two api containers', async () => {
+    const original = await proxyUpstream()
+    await onServer('compose up --detach --wait --no-deps --no-recreate --scale api=2 api 2>&1')
+    const names = (await onServer(`compose ps --format '{{.Name}}' api`)).split('\n').filter(Boolean)
+    const other = `${names.find((name) => `${name}:3000` !== original)}:3000`
+    const setLive = (address: string) =>
+      onServer(
+        `printf '%s\\n' '${address}' > deploy/upstream/live.next && mv -f deploy/upstream/live.next deploy/upstream/live`,
+      )
+    const clients = keepAliveClients(base, { clients: 8, intervalMs: 20 })
+    const switches: string[] = []
+    for (let i = 0; i < 15; i++) {
+      const target = i % 2 === 0 ? other : original
+      await setLive(target)
+      await Bun.sleep(1_000)
+      switches.push(await proxyUpstream())
+    }
+    await setLive(original)
+    await Bun.sleep(1_000)
+    const seen = await clients.stop()
+    await onServer(`docker rm --force ${other.replace(':3000', '')} >/dev/null`)
+    figures.forcedSwitches = seen
+    console.log(`15 forced switches: keep-alive ${JSON.stringify(seen)}`)
+    expect(switches).toEqual(Array.from({ length: 15 }, (_, i) => (i % 2 === 0 ? other : original)))
+    expect(seen.failed, seen.errors.join('\n')).toBe(0)
+    expect(seen.ok).toBeGreaterThan(2_000)
+    // No reload: the clients kept their connections throughout.
+    expect(seen.reconnects).toBe(0)
   })
 
   it('a release that never becomes healthy exits non-zero within the gate + 5 s; a concurrent deploy is refused', async () => {
@@ -195,14 +260,21 @@ describe('deploy (compose mode, behind the proxy)', () => {
     await Bun.write(join(serverDir, 'deploy.lock/holder'), 'someone@laptop pid 42, deploy abc1234\n')
     await must(['touch', '-d', '2 hours ago', join(serverDir, 'deploy.lock')])
     const traffic = probe()
+    const clients = keepAliveClients(base, { clients: 4, intervalMs: 50 })
     const result = await deployed(['--rollback'])
     expect(result.stdout).toContain('taking over a stale lock (120 min old) held by someone@laptop pid 42')
     await Bun.sleep(500)
     const seen = await traffic.stop()
+    const kept = await clients.stop()
     figures.rollbackSeconds = Number(result.seconds.toFixed(1))
     figures.rollbackProbe = seen
-    console.log(`rollback: ${result.seconds.toFixed(1)} s; probe ${JSON.stringify(seen)}`)
+    figures.rollbackKeepAlive = kept
+    console.log(
+      `rollback: ${result.seconds.toFixed(1)} s; probe ${JSON.stringify(seen)}; keep-alive ${JSON.stringify(kept)}`,
+    )
     expect(seen.failed, seen.errors.join('\n')).toBe(0)
+    expect(kept.failed, kept.errors.join('\n')).toBe(0)
+    expect(kept.reconnects).toBe(0)
     expect(seen.releases).toEqual([releaseB, releaseA])
     expect((await live()).release).toBe(releaseA)
     expect(history().at(-1)?.slice(1, 3)).toEqual(['rollback', releaseA])

@@ -148,6 +148,31 @@ export async function live(): Promise<{ release: string }> {
   return (await response.json()) as { release: string }
 }
 
+/** Runs a shell script in the server directory, with the live release's compose file as `compose`. */
+export function onServer(script: string): Promise<string> {
+  const prelude = [
+    `cd ${serverDir}`,
+    'export IMAGE=$(cat releases/$(cat current)/image) EDGE_IMAGE=$(cat edge-image) RELEASE=$(cat current) API_PORT=0',
+    `compose() { docker compose --project-name ${project} --project-directory . --file releases/$RELEASE/compose.prod.yaml "$@"; }`,
+  ]
+  return must(['sh', '-c', `${prelude.join('\n')}\n${script}`])
+}
+
+/** The address the proxy sends traffic to, asked of the proxy itself. */
+export const proxyUpstream = async () =>
+  (
+    await onServer('docker exec "$(compose ps --quiet proxy)" curl --silent http://127.0.0.1:8081/upstream')
+  ).trim()
+
+/** Sets the server's edge limits in its env file and restarts the proxy with them. */
+export async function setEdgeLimits(limits: Record<string, string>): Promise<void> {
+  const lines = Object.entries(limits).map(([key, value]) => `${key}=${value}`)
+  await onServer(
+    `grep -v '^EDGE_' .env > .env.next; printf '%s\\n' ${lines.map((line) => `'${line}'`).join(' ')} >> .env.next; cat .env.next > .env; rm .env.next
+     compose --profile proxy up --detach --wait --no-deps proxy 2>&1`,
+  )
+}
+
 export const dockerPs = async (filter: string) =>
   (await must(['docker', 'ps', '--all', '--filter', filter, '--format', '{{.Names}} {{.Image}} {{.State}}']))
     .split('\n')
@@ -186,9 +211,15 @@ export async function cleanUp(): Promise<void> {
     .filter(Boolean)
   if (containers.length) await run(['docker', 'rm', '--force', '--volumes', ...containers])
   await run(['docker', 'network', 'rm', `${project}_edge`, `${project}_backend`])
-  await run(['docker', 'volume', 'rm', `${project}_db-data`])
+  await run(['docker', 'volume', 'rm', `${project}_db-data`, `${project}_certs`])
   if (left.length) console.log(`removed ${left.length} leftover object(s) of ${project}`)
-  await run(['docker', 'image', 'rm', ...new Set(builtImages)])
+  // The edge images the deploys tagged (by release and by content); the bake's own `latest` stays.
+  const edgeTags = (
+    await must(['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}', 'bakehouse-edge'])
+  )
+    .split('\n')
+    .filter((tag) => tag && tag !== 'bakehouse-edge:latest')
+  await run(['docker', 'image', 'rm', ...new Set(builtImages), ...edgeTags])
   rmSync(serverDir, { recursive: true, force: true })
   await server?.stop()
   tree.remove()

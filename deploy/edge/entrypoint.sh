@@ -1,0 +1,46 @@
+#!/bin/sh
+# The edge image's entrypoint: `nginx` (the default) renders the config from EDGE_* settings and runs nginx in the
+# foreground; `acme` runs the certificate client (acme.sh). A bad setting stops the container with its name.
+set -eu
+
+case "${1:-nginx}" in
+  acme) shift; exec /etc/edge/acme.sh "$@" ;;
+  nginx) ;;
+  *) exec "$@" ;;
+esac
+
+: "${EDGE_RATE:=50}" "${EDGE_BURST:=100}" "${EDGE_CONNECTIONS:=64}" "${EDGE_BODY_MAX:=2m}" "${EDGE_DOMAINS:=}"
+bad=''
+for pair in "EDGE_RATE=$EDGE_RATE" "EDGE_BURST=$EDGE_BURST" "EDGE_CONNECTIONS=$EDGE_CONNECTIONS"; do
+  case "${pair#*=}" in '' | *[!0-9]* | 0) bad="$bad ${pair%%=*} (a whole number above 0, got '${pair#*=}')" ;; esac
+done
+case "$EDGE_BODY_MAX" in '' | *[!0-9kmKM]* | [!0-9]*) bad="$bad EDGE_BODY_MAX (like 2m or 512k, got '$EDGE_BODY_MAX')" ;; esac
+# Commas or spaces between names; each a plain DNS name, so it can go into the config as is.
+# Unquoted echo: splitting and joining leaves one space between names.
+domains=$(echo $(printf '%s' "$EDGE_DOMAINS" | tr ',A-Z' ' a-z'))
+for domain in $domains; do
+  case "$domain" in
+    *[!a-z0-9.-]* | .* | *. | *..* | -*) bad="$bad EDGE_DOMAINS ('$domain' is not a DNS name)" ;;
+  esac
+done
+if [ -n "$bad" ]; then
+  echo "edge: invalid settings:$bad" >&2
+  exit 2
+fi
+
+mkdir -p /tmp/edge
+export EDGE_RATE EDGE_BURST EDGE_CONNECTIONS EDGE_BODY_MAX
+vars='$EDGE_RATE $EDGE_BURST $EDGE_CONNECTIONS $EDGE_BODY_MAX $EDGE_PRIMARY_DOMAIN $EDGE_DOMAIN_MAP'
+if [ -n "$domains" ]; then
+  set -- $domains
+  EDGE_PRIMARY_DOMAIN=$1
+  EDGE_DOMAIN_MAP=$(for domain in $domains; do printf '  %s %s;\n' "$domain" "$domain"; done)
+  export EDGE_PRIMARY_DOMAIN EDGE_DOMAIN_MAP
+  envsubst "$vars" < /etc/edge/site-https.conf.template > /tmp/edge/site.conf
+  echo "edge: HTTPS for $domains (certificate /certs/edge.pem), HTTP redirects" >&2
+else
+  envsubst "$vars" < /etc/edge/site-http.conf.template > /tmp/edge/site.conf
+  echo 'edge: plain HTTP (no EDGE_DOMAINS)' >&2
+fi
+envsubst "$vars" < /etc/edge/nginx.conf.template > /tmp/edge/nginx.conf
+exec nginx -c /tmp/edge/nginx.conf -g 'daemon off;'
