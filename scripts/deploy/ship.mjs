@@ -56,7 +56,9 @@ async function bakeEdge({ settings }, release, platform, env) {
   const repo = `${settings.registry ? `${settings.registry}/` : ''}${settings.image}-edge`
   const id = (await $`docker image inspect --format {{.Id}} ${repo}:${release.id}`).stdout.trim()
   const edgeImage = `${repo}:${id.replace(/^sha256:/, '').slice(0, 12)}`
+  // The content tag replaces the per-release one, so deploys leave one local tag per distinct edge.
   await $`docker tag ${repo}:${release.id} ${edgeImage}`
+  await $`docker image rm ${repo}:${release.id}`.quiet()
   if (settings.registry) {
     const push = await $({ nothrow: true })`docker push --quiet ${edgeImage}`
     if (push.exitCode !== 0)

@@ -88,7 +88,7 @@ describe('deploy (compose mode, behind the proxy)', () => {
     const answers = await Promise.all(Array.from({ length: 300 }, () => fetch(`${base}/health/live`)))
     const refused = answers.filter((response) => response.status === 429)
     expect(refused.length).toBeGreaterThan(100)
-    expect(answers.filter((response) => response.status === 200).length).toBeGreaterThanOrEqual(100)
+    expect(answers.filter((response) => response.status === 200).length).toBeGreaterThanOrEqual(50)
     expect(refused[0]?.headers.get('content-type')).toBe('application/problem+json')
     expect(refused[0]?.headers.get('retry-after')).toBe('1')
     expect(await refused[0]?.json()).toMatchObject({ status: 429, title: 'Too Many Requests' })
