@@ -51,6 +51,25 @@ FROM deps AS check
 COPY . .
 RUN bun run check
 
+# The deploy's edge (compose.prod.yaml `proxy` and `acme`, ADR 0021): nginx with njs, for TLS, per-client limits and
+# cutovers without a reload, and lego for ACME certificates. Debian packages only; no Bun, no app code.
+FROM debian:13.8-slim AS edge
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nginx libnginx-mod-http-js lego gettext-base curl ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    # uid 101 like the official nginx image, so volumes keep their owner if the image is swapped.
+    && groupadd --system --gid 101 edge \
+    && useradd --system --uid 101 --gid 101 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin edge
+COPY deploy/edge/ /etc/edge/
+# Mount points owned by the edge user: a new named volume takes this owner, so certificates stay writable to it.
+RUN mkdir /certs /acme && chown 101:101 /certs /acme
+USER 101:101
+EXPOSE 8080 8443
+# nginx's graceful stop: open requests finish, then the workers exit.
+STOPSIGNAL SIGQUIT
+ENTRYPOINT ["/etc/edge/entrypoint.sh"]
+CMD ["nginx"]
+
 # Debian 13 distroless with Bun: glibc and CA certificates, no shell, no apt.
 FROM oven/bun:${BUN_VERSION}-distroless AS prod
 WORKDIR /app
@@ -77,22 +96,3 @@ LABEL org.opencontainers.image.source=$SOURCE \
       org.opencontainers.image.revision=$REVISION \
       org.opencontainers.image.created=$CREATED \
       org.opencontainers.image.version=$VERSION
-
-# The deploy's edge (compose.prod.yaml `proxy` and `acme`, ADR 0021): nginx with njs, for TLS, per-client limits and
-# cutovers without a reload, and lego for ACME certificates. Debian packages only; no Bun, no app code.
-FROM debian:trixie-slim AS edge
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends nginx libnginx-mod-http-js lego gettext-base curl ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
-    # uid 101 like the official nginx image, so volumes keep their owner if the image is swapped.
-    && groupadd --system --gid 101 edge \
-    && useradd --system --uid 101 --gid 101 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin edge
-COPY deploy/edge/ /etc/edge/
-# Mount points owned by the edge user: a new named volume takes this owner, so certificates stay writable to it.
-RUN mkdir /certs /acme && chown 101:101 /certs /acme
-USER 101:101
-EXPOSE 8080 8443
-# nginx's graceful stop: open requests finish, then the workers exit.
-STOPSIGNAL SIGQUIT
-ENTRYPOINT ["/etc/edge/entrypoint.sh"]
-CMD ["nginx"]

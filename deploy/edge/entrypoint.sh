@@ -16,8 +16,8 @@ for pair in "EDGE_RATE=$EDGE_RATE" "EDGE_BURST=$EDGE_BURST" "EDGE_CONNECTIONS=$E
 done
 case "$EDGE_BODY_MAX" in '' | *[!0-9kmKM]* | [!0-9]*) bad="$bad EDGE_BODY_MAX (like 2m or 512k, got '$EDGE_BODY_MAX')" ;; esac
 # Commas or spaces between names; each a plain DNS name, so it can go into the config as is.
-# Unquoted echo: splitting and joining leaves one space between names.
-domains=$(echo $(printf '%s' "$EDGE_DOMAINS" | tr ',A-Z' ' a-z'))
+# Lowercase, one space between names.
+domains=$(printf '%s' "$EDGE_DOMAINS" | tr ',A-Z\t\n' ' a-z  ' | tr -s ' ' | sed 's/^ //; s/ $//')
 for domain in $domains; do
   case "$domain" in
     *[!a-z0-9.-]* | .* | *. | *..* | -*) bad="$bad EDGE_DOMAINS ('$domain' is not a DNS name)" ;;
@@ -30,10 +30,10 @@ fi
 
 mkdir -p /tmp/edge
 export EDGE_RATE EDGE_BURST EDGE_CONNECTIONS EDGE_BODY_MAX
+# shellcheck disable=SC2016 # envsubst's list of names to replace, not an expansion.
 vars='$EDGE_RATE $EDGE_BURST $EDGE_CONNECTIONS $EDGE_BODY_MAX $EDGE_PRIMARY_DOMAIN $EDGE_DOMAIN_MAP'
 if [ -n "$domains" ]; then
-  set -- $domains
-  EDGE_PRIMARY_DOMAIN=$1
+  EDGE_PRIMARY_DOMAIN=${domains%% *}
   EDGE_DOMAIN_MAP=$(for domain in $domains; do printf '  %s %s;\n' "$domain" "$domain"; done)
   export EDGE_PRIMARY_DOMAIN EDGE_DOMAIN_MAP
   envsubst "$vars" < /etc/edge/site-https.conf.template > /tmp/edge/site.conf

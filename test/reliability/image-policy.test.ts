@@ -67,8 +67,8 @@ function policy(check: string, violations: () => string[] | Promise<string[]>) {
 }
 
 describe('Dockerfile rules (parsed with dockerfile-ast)', () => {
-  it('parses into the named stages base → deps → dev → build → check → prod, prod last', () => {
-    expect(stages.map((s) => s.name)).toEqual(['base', 'deps', 'dev', 'build', 'check', 'prod'])
+  it('parses into the named stages base → deps → dev → build → check → edge → prod, prod last', () => {
+    expect(stages.map((s) => s.name)).toEqual(['base', 'deps', 'dev', 'build', 'check', 'edge', 'prod'])
   })
 
   policy('prod sets USER', () => (inProd('USER').length > 0 ? [] : ['no USER in the prod stage']))
@@ -135,19 +135,24 @@ describe('Dockerfile rules (parsed with dockerfile-ast)', () => {
       .map(at),
   )
 
-  policy('base image tags resolve to a full X.Y.Z version pinned to package.json', () => {
-    const violations: string[] = []
-    const arg = dockerfile.getInitialARGs().find((a) => a.getProperty()?.getName() === 'BUN_VERSION')
-    const pinned = arg?.getProperty()?.getValue()
-    if (pinned !== bunVersion)
-      violations.push(`ARG BUN_VERSION=${pinned}, expected ${bunVersion} from packageManager`)
-    for (const { from } of stages) {
-      const image = (from.getArguments()[0]?.getValue() ?? '').replace(/\$\{BUN_VERSION\}/, pinned ?? '')
-      if (stages.some((s) => s.name === image)) continue
-      if (!/:\d+\.\d+\.\d+(-[\w.]+)?$/.test(image)) violations.push(`${at(from)} resolves to ${image}`)
-    }
-    return violations
-  })
+  // Debian's releases have two parts (13.8): its point release is its full version.
+  policy(
+    'base image tags resolve to a full version (X.Y.Z; X.Y for Debian), Bun pinned to package.json',
+    () => {
+      const violations: string[] = []
+      const arg = dockerfile.getInitialARGs().find((a) => a.getProperty()?.getName() === 'BUN_VERSION')
+      const pinned = arg?.getProperty()?.getValue()
+      if (pinned !== bunVersion)
+        violations.push(`ARG BUN_VERSION=${pinned}, expected ${bunVersion} from packageManager`)
+      for (const { from } of stages) {
+        const image = (from.getArguments()[0]?.getValue() ?? '').replace(/\$\{BUN_VERSION\}/, pinned ?? '')
+        if (stages.some((s) => s.name === image)) continue
+        if (!/:\d+\.\d+\.\d+(-[\w.]+)?$/.test(image) && !/^debian:\d+\.\d+(-slim)?$/.test(image))
+          violations.push(`${at(from)} resolves to ${image}`)
+      }
+      return violations
+    },
+  )
 
   policy('COPY --from names an earlier stage', () =>
     stages.flatMap((stage, index) =>
