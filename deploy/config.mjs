@@ -20,6 +20,19 @@ export default {
   // DEPLOY_PROXY_BIND, DEPLOY_PROXY_PORT: written to the server's env file by the first deploy only.
   proxyBind: '0.0.0.0',
   proxyPort: 80,
+  // DEPLOY_DOMAIN: one or more names (comma or space separated) for HTTPS with certificates from an ACME CA; their
+  // DNS must point at the server, and port 80 reach it for the CA's http-01 check. Empty: plain HTTP as before.
+  domain: '',
+  // DEPLOY_ACME_EMAIL: the ACME account's contact, for expiry notices; needed with a domain.
+  acmeEmail: '',
+  // DEPLOY_ACME_CA: the ACME directory URL; empty is Let's Encrypt. DEPLOY_ACME_CA_ROOT: a PEM file here to trust
+  // for that CA's own HTTPS (a private CA); it is copied to the server.
+  acmeCa: '',
+  acmeCaRoot: '',
+  // DEPLOY_PROXY_HTTPS_PORT: the server's HTTPS port (on DEPLOY_PROXY_BIND), used with a domain.
+  proxyHttpsPort: 443,
+  // DEPLOY_CERT_TIMEOUT: seconds the first certificate gets before the deploy fails.
+  certTimeout: 120,
   // DEPLOY_READY_TIMEOUT: seconds a new release gets to answer /health/ready before it is thrown away (the gate).
   readyTimeout: 60,
   // DEPLOY_VERIFY_TIMEOUT: seconds the public URL gets to serve the new release after the switch.

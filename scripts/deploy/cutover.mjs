@@ -2,6 +2,7 @@
 import { chalk } from 'zx'
 import { info, seconds } from './output.mjs'
 import { sq } from './ssh.mjs'
+import { awaitCertificate, edgeProfiles, edgeServices } from './tls.mjs'
 import { verify } from './verify.mjs'
 
 // Between the switch and stopping the old api: far longer than reading the file and connecting takes.
@@ -54,13 +55,13 @@ async function gate({ settings, ssh }, container, release) {
  * Points the proxy at `name` and waits until it serves `release` through it. The proxy reads deploy/upstream/live on
  * every request (deploy/edge/upstream.js), so the rename switches traffic without a reload: no connection is closed.
  */
-async function switchTo({ ssh }, name, release) {
+async function switchTo({ settings, ssh }, name, release) {
   const out = await ssh.remote(
     `
     printf '%s:3000\\n' ${sq(name)} > deploy/upstream/live.next
     mv -f deploy/upstream/live.next deploy/upstream/live
-    # Starts the proxy on the first deploy; recreates it only when its image or settings changed.
-    compose --profile proxy up --detach --wait --no-deps proxy 2>&1 | tail -n 3 >&2
+    # Starts the edge on the first deploy; recreates it only when its image or settings changed.
+    compose ${edgeProfiles(settings)} up --detach --wait --no-deps ${edgeServices(settings)} 2>&1 | tail -n 3 >&2
     proxy=$(ps_service proxy | awk '$3 == "running" {print $1}')
     for i in $(seq 1 40); do
       served=$(docker exec "$proxy" curl --silent --max-time 2 http://127.0.0.1:8081/health/live || true)
@@ -143,7 +144,8 @@ export async function cutover(ctx, release) {
     return switchError
   }
   info(`proxy switched to ${next.name} in ${seconds(switchStart)} s`)
-  const verifyError = await verify(ctx, release)
+  const verifyError =
+    (settings.domains.length ? await awaitCertificate(ctx, release) : undefined) ?? (await verify(ctx, release))
   if (verifyError) {
     if (old) {
       const back = await switchTo(ctx, old.name, { ...release, id: await oldRelease(ctx) })

@@ -12,6 +12,12 @@ const ENV = {
   healthUrl: 'DEPLOY_HEALTH_URL',
   proxyBind: 'DEPLOY_PROXY_BIND',
   proxyPort: 'DEPLOY_PROXY_PORT',
+  domain: 'DEPLOY_DOMAIN',
+  acmeEmail: 'DEPLOY_ACME_EMAIL',
+  acmeCa: 'DEPLOY_ACME_CA',
+  acmeCaRoot: 'DEPLOY_ACME_CA_ROOT',
+  proxyHttpsPort: 'DEPLOY_PROXY_HTTPS_PORT',
+  certTimeout: 'DEPLOY_CERT_TIMEOUT',
   readyTimeout: 'DEPLOY_READY_TIMEOUT',
   verifyTimeout: 'DEPLOY_VERIFY_TIMEOUT',
   keepReleases: 'DEPLOY_KEEP_RELEASES',
@@ -47,6 +53,17 @@ export function settingsFrom(defaults, env, flags = {}) {
     problems.push(`DEPLOY_PROJECT: expected lowercase letters, digits, - and _, got ${settings.project}`)
   if (settings.healthUrl && !/^https?:\/\//.test(settings.healthUrl))
     problems.push(`DEPLOY_HEALTH_URL: expected an http(s) URL, got ${settings.healthUrl}`)
+  // Names go into the edge's config and a server-side script: plain DNS names only, and no wildcard (http-01).
+  settings.domains = String(settings.domain).toLowerCase().split(/[\s,]+/).filter(Boolean)
+  for (const name of settings.domains)
+    if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$/.test(name))
+      problems.push(`DEPLOY_DOMAIN: expected DNS names such as app.example.com (no wildcards), got ${name}`)
+  if (settings.domains.length && !/^[^\s@'"]+@[^\s@'"]+\.[^\s@'"]+$/.test(settings.acmeEmail))
+    problems.push(
+      `DEPLOY_ACME_EMAIL: expected the ACME account's contact address (needed with DEPLOY_DOMAIN), got ${settings.acmeEmail || 'nothing'}`,
+    )
+  if (settings.acmeCa && !/^https:\/\/[^\s'"]+$/.test(settings.acmeCa))
+    problems.push(`DEPLOY_ACME_CA: expected the https:// URL of an ACME directory, got ${settings.acmeCa}`)
   if (settings.keepReleases < 2)
     problems.push(
       `DEPLOY_KEEP_RELEASES: expected at least 2 (rollback needs one), got ${settings.keepReleases}`,

@@ -131,7 +131,13 @@ export async function upload({ settings, root, ssh }, release) {
     printf '%s\\n' "$IMAGE" > "releases/$REL/image"
     # The edge every release runs behind (a rollback keeps it: it only proxies); read by every later compose command.
     printf '%s\\n' ${sq(release.edgeImage)} > edge-image
-    mkdir -p deploy/upstream backups
+    mkdir -p deploy/upstream deploy/acme-ca backups
+    ${
+      settings.acmeCaRoot
+        ? `# The private ACME CA's root, for the acme service (DEPLOY_ACME_CA_ROOT).
+    printf '%s' ${sq(Buffer.from(fs.readFileSync(settings.acmeCaRoot, 'utf8')).toString('base64'))} | base64 -d > deploy/acme-ca/ca.pem`
+        : ''
+    }
     ${
       mode === 'swarm'
         ? `# Swarm: the proxy follows the api service by name.

@@ -5,8 +5,24 @@ import { $, fs, os, path } from 'zx'
 /** POSIX single quoting, for values placed in remote shell scripts. */
 export const sq = (value) => `'${String(value).replaceAll("'", `'\\''`)}'`
 
+/** With a domain: the edge's HTTPS settings, from the deploy settings on every deploy (they win over `.env`). */
+function httpsLines(settings) {
+  if (!settings.domains?.length) return []
+  return [
+    `DOMAIN=${sq(settings.domains.join(' '))}`,
+    `ACME_EMAIL=${sq(settings.acmeEmail)}`,
+    `ACME_CA=${sq(settings.acmeCa)}`,
+    // The CA root travels with the upload (deploy/acme-ca/ca.pem) and is mounted at this path.
+    `ACME_CA_ROOT=${settings.acmeCaRoot ? '/etc/edge/acme-ca/ca.pem' : "''"}`,
+    `PROXY_HTTPS_BIND=${sq(settings.proxyBind)}`,
+    `PROXY_HTTPS_PORT=${sq(settings.proxyHttpsPort)}`,
+    'export DOMAIN ACME_EMAIL ACME_CA ACME_CA_ROOT PROXY_HTTPS_BIND PROXY_HTTPS_PORT',
+  ]
+}
+
 /** Variables and helpers every remote script starts with. */
-function prelude({ dir, project }, release) {
+function prelude(settings, release) {
+  const { dir, project } = settings
   const lines = [
     'set -eu',
     `DIR=${sq(dir)}`,
@@ -24,6 +40,7 @@ function prelude({ dir, project }, release) {
       // The edge image the last deploy shipped (upload writes it); the bake's default before any.
       'EDGE_IMAGE=$(cat edge-image 2>/dev/null || echo bakehouse-edge:latest)',
       'export IMAGE RELEASE API_PORT API_REPLICAS EDGE_IMAGE',
+      ...httpsLines(settings),
       // The release's own compose file, with paths (the proxy's upstream directory) resolved against the stable server directory.
       'compose() { docker compose --project-name "$PROJECT" --project-directory "$DIR" --file "$DIR/releases/$REL/compose.prod.yaml" "$@"; }',
     )

@@ -15,14 +15,14 @@ export async function status({ ssh }) {
   console.log(out)
 }
 
-/** The api's and the proxy's recent logs (--lines N), streamed with --follow. */
+/** The api's, the proxy's and the certificate client's recent logs (--lines N), streamed with --follow. */
 export async function logs({ settings, args, ssh }) {
   const lines = Number(args.lines ?? 100)
   const follow = args.follow ? '--follow' : ''
   const script =
     settings.mode === 'swarm'
       ? `docker service logs --tail ${lines} ${follow} "\${PROJECT}_api" & docker service logs --tail ${lines} ${follow} "\${PROJECT}_proxy"; wait`
-      : `for id in $(ps_service api | awk '{print $1}') $(ps_service proxy | awk '{print $1}'); do
+      : `for id in $(ps_service api | awk '{print $1}') $(ps_service proxy | awk '{print $1}') $(ps_service acme | awk '{print $1}'); do
            echo "---- $(docker inspect --format '{{.Name}} {{.Config.Image}}' "$id")"
            docker logs --tail ${lines} --timestamps ${follow} "$id" 2>&1 ${follow ? '&' : ''}
          done; wait`
