@@ -3,7 +3,8 @@
 # as one PEM (chain + key) renamed into place, so nginx, which reads it at each handshake, never sees half a pair.
 # Runs as the edge's unprivileged user on a read-only root: it writes only to ACME_STATE, ACME_WEBROOT and the
 # folder of ACME_PEM. Usage: acme.sh [run|once|renew --force|--help]
-set -u
+# No globbing: names are split on spaces on purpose, and a `*` in one must stay a `*` for check_settings to refuse.
+set -uf
 
 HELP='Usage: acme.sh [run|once|renew --force|--help]
 
@@ -36,7 +37,7 @@ ACME_CHECK_INTERVAL=${ACME_CHECK_INTERVAL:-43200}
 ACME_RETRY_INTERVAL=${ACME_RETRY_INTERVAL:-900}
 ACME_EMAIL=${ACME_EMAIL:-}
 # Lowercase, one per word: lego names files after the first domain as given, and the CA compares names lowercased.
-DOMAINS=$(printf '%s' "${EDGE_DOMAINS:-}" | tr ',A-Z' ' a-z' | xargs)
+DOMAINS=$(printf '%s' "${EDGE_DOMAINS:-}" | tr ',A-Z\t\n' ' a-z  ' | tr -s ' ' | sed 's/^ //; s/ $//')
 LEGO_DIR=$ACME_STATE/lego
 # What the current certificate was asked for; a change of CA or names needs a new order, not a renewal.
 REQUEST_FILE=$ACME_STATE/request
@@ -128,6 +129,7 @@ explain_failure() {
 first_domain() { set -- $DOMAINS; printf '%s' "$1"; }
 
 # Writes chain + key under a temporary name next to ACME_PEM, then renames it over: readers see the old or the new.
+# Under the lock, so one fixed temporary name serves, and one left by a killed run is simply overwritten.
 publish() {
   crt=$LEGO_DIR/certificates/$(first_domain).crt
   key=$LEGO_DIR/certificates/$(first_domain).key
@@ -135,7 +137,7 @@ publish() {
     log "FAILED: lego reported success but left no $crt and $key; remove $ACME_STATE/request to start a new order"
     return 1
   fi
-  tmp=$(dirname "$ACME_PEM")/.$(basename "$ACME_PEM").$$
+  tmp=$(dirname "$ACME_PEM")/.$(basename "$ACME_PEM").tmp
   (umask 077 && cat "$crt" "$key" >"$tmp") || { rm -f "$tmp"; log "FAILED: could not write $tmp"; return 1; }
   if cmp -s "$tmp" "$ACME_PEM"; then
     rm -f "$tmp"

@@ -250,7 +250,11 @@ describe('deploy/edge/acme.sh', () => {
     await waitFor('acme: published', 1)
     const renewed = await published()
     expect(renewed.certificates[0].serialNumber).not.toBe(first.certificates[0].serialNumber)
-    expect(await logs()).toContain('checks every 3600s, renews within 1 days of expiry')
+    const loopLog = await logs()
+    expect(loopLog).toContain('checks every 3600s, renews within 1 days of expiry')
+    // A renewal of the kept certificate, not a new order.
+    expect(loopLog).toContain('acme: Trying renewal')
+    expect(loopLog).not.toContain('ordering a certificate')
 
     const start = performance.now()
     const forced = await run(['docker', 'exec', name, 'acme.sh', 'renew', '--force'])
@@ -280,6 +284,14 @@ describe('deploy/edge/acme.sh', () => {
     figures.stop = `${since(stopping)} s`
     const state = (await must(['docker', 'inspect', '--format', '{{.State.ExitCode}}', name])).trim()
     expect(state).toBe('0')
+  })
+
+  it('once: orders a new certificate when the names change, even when the old one is not due', async () => {
+    const result = await acme(['once'], { env: { EDGE_DOMAINS: domains[0], ACME_RENEW_DAYS: '0' } })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toContain(`acme: ordering a certificate for ${domains[0]} from ${pebble.directory}`)
+    const leaf = (await published()).certificates[0]
+    expect(leaf.subjectAltName).toBe(`DNS:${domains[0]}`)
   })
 })
 
