@@ -100,7 +100,7 @@ function acme(
   ])
 }
 
-/** The published PEM, read as the edge reads it (uid 101), with its mode, owner and inode. */
+/** The published PEM, read as the edge reads it (uid 101): leaf, intermediate and key, with mode, owner and inode. */
 async function published() {
   const out = await must([
     'docker',
@@ -115,14 +115,18 @@ async function published() {
     '-c',
     'stat -c "%a %u %i" /certs/edge.pem && ls -A /certs && cat /certs/edge.pem',
   ])
-  const [stat, listing] = out.split('\n')
+  const [stat = '', listing] = out.split('\n')
   const [mode, owner, inode] = stat.split(' ')
   const blocks = out.match(/-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g) ?? []
-  const certificates = blocks
+  const [leaf, intermediate, ...more] = blocks
     .filter((block) => block.includes('CERTIFICATE'))
     .map((pem) => new X509Certificate(pem))
-  const keys = blocks.filter((block) => block.includes('PRIVATE KEY')).map((pem) => createPrivateKey(pem))
-  return { mode, owner, inode, listing, certificates, keys, text: out.slice(out.indexOf('-----BEGIN')) }
+  const [key, ...otherKeys] = blocks
+    .filter((block) => block.includes('PRIVATE KEY'))
+    .map((pem) => createPrivateKey(pem))
+  if (!leaf || !intermediate || !key || more.length || otherKeys.length)
+    throw new Error(`expected /certs/edge.pem to hold a leaf, its issuer and a key, got:\n${out}`)
+  return { mode, owner, inode, listing, leaf, intermediate, key, text: out.slice(out.indexOf('-----BEGIN')) }
 }
 
 beforeAll(async () => {
@@ -183,10 +187,8 @@ describe('deploy/edge/acme.sh', () => {
     expect([first.mode, first.owner]).toEqual(['600', '101'])
     // Only the published file: the temporary one was renamed, not left behind.
     expect(first.listing).toBe('edge.pem')
-    const [leaf, intermediate] = first.certificates
-    expect(first.certificates).toHaveLength(2)
-    expect(first.keys).toHaveLength(1)
-    expect(leaf.checkPrivateKey(first.keys[0])).toBe(true)
+    const { leaf, intermediate } = first
+    expect(leaf.checkPrivateKey(first.key)).toBe(true)
     for (const domain of domains) expect(leaf.checkHost(domain)).toBe(domain)
     // The chain leads to the root Pebble issues from, which nothing else could have signed with.
     const pebbleRoot = new X509Certificate(await pebble.root())
@@ -203,7 +205,7 @@ describe('deploy/edge/acme.sh', () => {
     expect(result.stderr).not.toContain('published')
     const again = await published()
     expect(again.inode).toBe(first.inode)
-    expect(again.certificates[0].serialNumber).toBe(first.certificates[0].serialNumber)
+    expect(again.leaf.serialNumber).toBe(first.leaf.serialNumber)
   })
 
   it('run: renews a certificate that is due; renew --force replaces it atomically while the loop keeps running', async () => {
@@ -249,7 +251,7 @@ describe('deploy/edge/acme.sh', () => {
     }
     await waitFor('acme: published', 1)
     const renewed = await published()
-    expect(renewed.certificates[0].serialNumber).not.toBe(first.certificates[0].serialNumber)
+    expect(renewed.leaf.serialNumber).not.toBe(first.leaf.serialNumber)
     const loopLog = await logs()
     expect(loopLog).toContain('checks every 3600s, renews within 1 days of expiry')
     // A renewal of the kept certificate, not a new order.
@@ -262,8 +264,8 @@ describe('deploy/edge/acme.sh', () => {
     expect(forced.code, forced.stderr).toBe(0)
     expect(forced.stderr).toContain('acme: published /certs/edge.pem')
     const replaced = await published()
-    expect(replaced.certificates[0].serialNumber).not.toBe(renewed.certificates[0].serialNumber)
-    expect(replaced.certificates[0].checkPrivateKey(replaced.keys[0])).toBe(true)
+    expect(replaced.leaf.serialNumber).not.toBe(renewed.leaf.serialNumber)
+    expect(replaced.leaf.checkPrivateKey(replaced.key)).toBe(true)
     // A rename gives the path a new inode; rewriting in place would keep it.
     expect(replaced.inode).not.toBe(renewed.inode)
     expect(replaced.listing).toBe('edge.pem')
@@ -287,11 +289,12 @@ describe('deploy/edge/acme.sh', () => {
   })
 
   it('once: orders a new certificate when the names change, even when the old one is not due', async () => {
-    const result = await acme(['once'], { env: { EDGE_DOMAINS: domains[0], ACME_RENEW_DAYS: '0' } })
+    const domain = 'app.acme.test'
+    const result = await acme(['once'], { env: { EDGE_DOMAINS: domain, ACME_RENEW_DAYS: '0' } })
     expect(result.code, result.stderr).toBe(0)
-    expect(result.stderr).toContain(`acme: ordering a certificate for ${domains[0]} from ${pebble.directory}`)
-    const leaf = (await published()).certificates[0]
-    expect(leaf.subjectAltName).toBe(`DNS:${domains[0]}`)
+    expect(result.stderr).toContain(`acme: ordering a certificate for ${domain} from ${pebble.directory}`)
+    const leaf = (await published()).leaf
+    expect(leaf.subjectAltName).toBe(`DNS:${domain}`)
   })
 })
 
