@@ -201,12 +201,15 @@ case $command in
 esac
 
 log "managing $ACME_PEM for $DOMAINS: checks every ${ACME_CHECK_INTERVAL}s, renews within $ACME_RENEW_DAYS days of expiry"
-# The container stops us with SIGTERM; exit at once instead of finishing the sleep.
-trap 'exit 0' TERM INT
+# The container stops us with SIGTERM: end the sleep and exit at once instead of waiting it out.
+sleeper=''
+trap '[ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null; exit 0' TERM INT
 while :; do
-  if locked check; then wait_for=$ACME_CHECK_INTERVAL; else wait_for=$ACME_RETRY_INTERVAL; fi
-  [ "$wait_for" = "$ACME_CHECK_INTERVAL" ] || log "retrying in ${wait_for}s"
-  # In the background, so a signal ends the wait right away.
+  wait_for=$ACME_CHECK_INTERVAL
+  locked check || { wait_for=$ACME_RETRY_INTERVAL; log "retrying in ${wait_for}s"; }
+  # In the background, so a signal interrupts the wait.
   sleep "$wait_for" &
-  wait $!
+  sleeper=$!
+  wait "$sleeper"
+  sleeper=''
 done

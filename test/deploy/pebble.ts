@@ -29,6 +29,11 @@ export interface PebbleOptions {
   alias?: string
   /** Image tag to build and run. */
   image: string
+  /**
+   * The port http-01 validations go to (default 80, as Let's Encrypt's). Container to container there is no port
+   * mapping, so the edge must listen on it inside; Docker lets any uid bind ports under 1024 in a container.
+   */
+  httpPort?: number
   /** Lifetime of issued certificates in seconds (Pebble's default is 5 years): short ones make renewal due. */
   validitySeconds?: number
 }
@@ -67,8 +72,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       managementListenAddress: '0.0.0.0:15000',
       certificate: '/tmp/cert.pem',
       privateKey: '/tmp/key.pem',
-      // Validations go to port 80 of the name, as Let's Encrypt's do; the edge under test answers there.
-      httpPort: 80,
+      httpPort: options.httpPort ?? 80,
       tlsPort: 443,
       ocspResponderURL: '',
       externalAccountBindingRequired: false,
