@@ -68,24 +68,17 @@ const mounts = () => [
   ...['--volume', `${volumes.webroot}:/webroot`, '--volume', `${pebble.caVolume}:/pebble-ca:ro`],
 ]
 
-/** acme.sh ARGS in a throwaway container; `scratch` gives it empty tmpfs state instead of the shared volumes. */
+/** Empty state and certificates on tmpfs, for runs that must not touch the shared certificate. */
+const scratchMounts = () => [
+  ...['--tmpfs', '/acme:uid=101', '--tmpfs', '/certs:uid=101'],
+  ...['--volume', `${volumes.webroot}:/webroot`, '--volume', `${pebble.caVolume}:/pebble-ca:ro`],
+]
+
+/** acme.sh ARGS in a throwaway container, on the shared volumes or, with `scratch`, on empty ones. */
 function acme(
   args: string[],
   { env = {}, scratch = false }: { env?: Record<string, string>; scratch?: boolean } = {},
 ) {
-  const storage = scratch
-    ? [
-        ...[
-          '--tmpfs',
-          '/acme:uid=101',
-          '--tmpfs',
-          '/certs:uid=101',
-          '--volume',
-          `${volumes.webroot}:/webroot`,
-        ],
-        ...['--volume', `${pebble.caVolume}:/pebble-ca:ro`],
-      ]
-    : mounts()
   return run([
     'docker',
     'run',
@@ -93,7 +86,7 @@ function acme(
     ...hardened,
     '--network',
     network,
-    ...storage,
+    ...(scratch ? scratchMounts() : mounts()),
     ...acmeEnv(env),
     images.client,
     ...args,
@@ -360,12 +353,7 @@ describe('deploy/edge/acme.sh failures', () => {
       ...hardened,
       '--network',
       network,
-      '--tmpfs',
-      '/acme:uid=101',
-      '--tmpfs',
-      '/certs:uid=101',
-      '--volume',
-      `${volumes.webroot}:/webroot`,
+      ...scratchMounts(),
       ...acmeEnv({ ACME_CA: 'https://nowhere.acme.test/dir', ACME_RETRY_INTERVAL: '1', ACME_CA_ROOT: '' }),
       images.client,
     ])
