@@ -1,12 +1,17 @@
 #!/usr/bin/env zx
-// Checks /health/live and /health/ready of one or more base URLs and prints a table.
-// Exit codes (for cron and CI): 0 every URL live and ready, 1 at least one is not, 2 bad usage.
+// Checks /health/live and /health/ready of one or more base URLs and prints a table, with the days left on each
+// HTTPS URL's certificate. Exit codes (for cron and CI): 0 every URL live and ready, 1 at least one is not, 2 bad usage.
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import { rootCertificates } from 'node:tls'
 import { chalk } from 'zx'
 import { scriptArgs } from './lib/args.mjs'
 
 const HELP = `Usage: zx scripts/health.mjs [options] URL...
 
-Checks GET URL/health/live and URL/health/ready for each base URL and prints one row per URL.
+Checks GET URL/health/live and URL/health/ready for each base URL and prints one row per URL; for https URLs
+the CERT column shows the days until the server's certificate expires.
 
 Options:
   --wait                 keep checking until every URL passes or --deadline runs out (deploys use this)
@@ -14,6 +19,8 @@ Options:
   --timeout SECONDS      per request (default 5)
   --retries N            extra attempts per request, with backoff from 250 ms (default 2)
   --expect-release SHA   also require /health/live to report this release
+  --ca FILE              also trust the CA certificates in this PEM file (a private or test CA; or HEALTH_CA_FILE)
+  --min-cert-days N      fail an https URL whose certificate expires in fewer than N days (default 0: only expired)
   --quiet                print only failures
   --help                 this text
 
@@ -24,7 +31,7 @@ Example: zx scripts/health.mjs --wait --deadline 30 https://bakehouse.example.co
 
 const args = scriptArgs(import.meta.filename, {
   boolean: ['wait', 'quiet', 'help'],
-  string: ['deadline', 'timeout', 'retries', 'expect-release'],
+  string: ['deadline', 'timeout', 'retries', 'expect-release', 'ca', 'min-cert-days'],
   unknown: (arg) => {
     if (arg.startsWith('-')) usage(`unknown option ${arg}`)
     return true
@@ -41,7 +48,6 @@ if (args.help) {
   process.exit(0)
 }
 
-/** A non-negative number option, or a usage error naming it. */
 /** A number option within [min, max] (whole if `integer`), or a usage error naming it; a bare flag is an error too. */
 function numberOption(name, fallback, { min, max, integer = false }) {
   if (args[name] === undefined) return fallback
@@ -67,12 +73,30 @@ for (const url of urls) {
   if (!/^https?:\/\/[^/]/.test(url)) usage(`expected an http(s) URL, got ${url}`)
 }
 
+/** The system's roots plus those of --ca / HEALTH_CA_FILE, or undefined for the system's alone. */
+function trustedCas() {
+  const file = args.ca ?? process.env.HEALTH_CA_FILE
+  if (file === undefined || file === '') return undefined
+  const option = args.ca === undefined ? 'HEALTH_CA_FILE' : '--ca'
+  let pem = ''
+  try {
+    pem = readFileSync(String(file), 'utf8')
+  } catch (error) {
+    usage(`${option}: expected a readable PEM file, got ${file} (${error.code ?? error.message})`)
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    usage(`${option}: expected PEM certificates in ${file}, got none`)
+  return [...rootCertificates, pem]
+}
+
 const settings = {
   wait: args.wait,
   deadline: numberOption('deadline', 60, { min: 0, max: 3600 }),
   timeoutMs: numberOption('timeout', 5, { min: 0.1, max: 300 }) * 1000,
   retries: numberOption('retries', 2, { min: 0, max: 10, integer: true }),
   release: args['expect-release'],
+  ca: trustedCas(),
+  minCertDays: numberOption('min-cert-days', 0, { min: 0, max: 3650, integer: true }),
 }
 
 // C0 and C1 controls, DEL, and the bidi controls that reorder what a terminal shows.
@@ -85,35 +109,66 @@ function printable(value, max = 120) {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
+// Certificate errors a private CA explains; the hint says how to trust it.
+const UNTRUSTED = /SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY_LEAF/
+
+/**
+ * One GET with node:http(s) rather than fetch, whose Node build takes no CA option and shows no certificate:
+ * the status, the body and, over TLS, the certificate's expiry.
+ */
+function get(url) {
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : http
+    const options = {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(settings.timeoutMs),
+      // A fresh connection each time, so every probe sees the certificate the server serves now.
+      agent: false,
+      ...(settings.ca && { ca: settings.ca }),
+    }
+    const request = client.get(url, options, (response) => {
+      const validTo = response.socket.getPeerCertificate?.()?.valid_to
+      let text = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk) => {
+        text += chunk
+      })
+      response.on('end', () => resolve({ status: response.statusCode, text, validTo }))
+      response.on('error', reject)
+    })
+    request.on('error', reject)
+  })
+}
+
 /** One GET with a timeout; retried with exponential backoff on network errors and 5xx. */
 async function probe(url) {
   const start = performance.now()
   let last = { ok: false, status: 0, detail: 'not tried', body: undefined }
   for (let attempt = 0, delay = 250; attempt <= settings.retries; attempt++, delay *= 2) {
     try {
-      const response = await fetch(url, {
-        signal: AbortSignal.timeout(settings.timeoutMs),
-        headers: { accept: 'application/json' },
-      })
-      const text = await response.text()
+      const response = await get(url)
       let body
       try {
-        body = JSON.parse(text)
+        body = JSON.parse(response.text)
       } catch {
         body = undefined
       }
+      const ok = response.status >= 200 && response.status < 300
       last = {
-        ok: response.ok,
+        ok,
         status: response.status,
-        detail: response.ok ? '' : printable(body?.detail ?? text, 80),
+        detail: ok ? '' : printable(body?.detail ?? response.text, 80),
         body,
+        validTo: response.validTo,
       }
       if (response.status < 500) break
     } catch (error) {
+      const code = error.name === 'AbortError' ? `timed out after ${settings.timeoutMs / 1000} s` : error.code
+      const hint = UNTRUSTED.test(code ?? '') ? ' (a private CA? pass --ca FILE)' : ''
       last = {
         ok: false,
         status: 0,
-        detail: printable(error.cause?.code ?? error.cause?.message ?? error.message, 80),
+        detail: printable(`${code ?? error.message}${hint}`, 80),
         body: undefined,
       }
     }
@@ -131,17 +186,24 @@ async function check(url) {
     problems.push(`ready: ${ready.status || 'no answer'}${ready.detail ? ` (${ready.detail})` : ''}`)
   if (settings.release && live.ok && release !== settings.release)
     problems.push(`release: expected ${settings.release}, got ${release}`)
-  return { url, live, ready, release, ok: problems.length === 0, problems }
+  // Whole days left, rounded down: "0" is the last day.
+  const certDays = live.validTo ? Math.floor((Date.parse(live.validTo) - Date.now()) / 86_400_000) : undefined
+  if (certDays !== undefined && certDays < settings.minCertDays)
+    problems.push(
+      `cert: expires in ${certDays} days, expected at least ${settings.minCertDays} (--min-cert-days)`,
+    )
+  return { url, live, ready, release, certDays, ok: problems.length === 0, problems }
 }
 
 function table(rows) {
   const lines = [
-    ['URL', 'LIVE', 'READY', 'RELEASE', 'MS', 'PROBLEM'],
+    ['URL', 'LIVE', 'READY', 'RELEASE', 'CERT', 'MS', 'PROBLEM'],
     ...rows.map((row) => [
       row.url,
       String(row.live.status || '-'),
       String(row.ready.status || '-'),
       row.release,
+      row.certDays === undefined ? '-' : `${row.certDays}d`,
       String(Math.max(row.live.ms, row.ready.ms)),
       row.problems.join('; '),
     ]),

@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run as runCommand } from './containers/docker'
@@ -21,24 +23,45 @@ const ways = {
 
 // The scripts' own settings from the environment would change what they do; each test passes its own.
 const ambient = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !/^(DEPLOY_.*|HEALTH_URLS)$/.test(key)),
+  Object.entries(process.env).filter(([key]) => !/^(DEPLOY_.*|HEALTH_.*)$/.test(key)),
 )
 
 const run = (cmd: string[], env: Record<string, string> = {}) =>
   runCommand(cmd, { cwd: root, base: ambient, env: { FORCE_COLOR: '0', ...env } })
 
 let server: ReturnType<typeof Bun.serve>
+let tlsServer: ReturnType<typeof Bun.serve>
 let base = ''
+let tlsBase = ''
 let nobody = ''
+// A self-signed certificate for 127.0.0.1 that expires in 20 days; its PEM is also the CA file the script trusts.
+const certDir = mkdtempSync(join(tmpdir(), 'bakehouse-health-tls-'))
+const caFile = join(certDir, 'cert.pem')
 
 beforeAll(async () => {
   const { app } = await createTestApp()
   server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (request) => app.handle(request) })
   base = `http://127.0.0.1:${server.port}`
   nobody = `http://127.0.0.1:${await freePort()}`
+  // biome-ignore format: one openssl command, grouped by option
+  const made = await runCommand(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-days', '20', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', join(certDir, 'key.pem'), '-out', caFile])
+  if (made.code !== 0) throw new Error(`expected openssl to make a test certificate, got ${made.stderr}`)
+  tlsServer = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    tls: { cert: Bun.file(caFile), key: Bun.file(join(certDir, 'key.pem')) },
+    fetch: (request) => app.handle(request),
+  })
+  tlsBase = `https://127.0.0.1:${tlsServer.port}`
 })
 
-afterAll(() => server?.stop(true))
+afterAll(() => {
+  server?.stop(true)
+  tlsServer?.stop(true)
+  rmSync(certDir, { recursive: true, force: true })
+})
 
 for (const [way, health] of Object.entries(ways.health)) {
   describe(`scripts/health.mjs run with ${way}`, () => {
@@ -106,6 +129,54 @@ for (const [way, health] of Object.entries(ways.health)) {
     })
   })
 }
+
+describe('scripts/health.mjs on https URLs', () => {
+  const health = ways.health.zx
+
+  it('refuses a certificate from an unknown CA and says how to trust it', async () => {
+    const result = await run(health('--retries', '0', tlsBase))
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('DEPTH_ZERO_SELF_SIGNED_CERT (a private CA? pass --ca FILE)')
+  })
+
+  it('with --ca or HEALTH_CA_FILE: passes and shows the days left on the certificate', async () => {
+    for (const [options, env] of [
+      [['--ca', caFile], {}],
+      [[], { HEALTH_CA_FILE: caFile }],
+    ] as const) {
+      const result = await run(health(...options, tlsBase), env)
+      expect(result.code, result.stdout + result.stderr).toBe(0)
+      // Made with -days 20 moments ago: 19 whole days and some hours left.
+      expect(result.stdout).toMatch(/URL\s+LIVE\s+READY\s+RELEASE\s+CERT/)
+      expect(result.stdout).toMatch(new RegExp(`${tlsBase}\\s+200\\s+200\\s+\\S+\\s+19d\\s`))
+    }
+    const plain = await run(health(base))
+    expect(plain.stdout).toMatch(new RegExp(`${base}\\s+200\\s+200\\s+\\S+\\s+-\\s`))
+  })
+
+  it('--min-cert-days fails a certificate that expires sooner, and passes one that does not', async () => {
+    const soon = await run(health('--ca', caFile, '--min-cert-days', '30', tlsBase))
+    expect(soon.code).toBe(1)
+    expect(soon.stdout).toContain('cert: expires in 19 days, expected at least 30 (--min-cert-days)')
+    const enough = await run(health('--ca', caFile, '--min-cert-days', '19', tlsBase))
+    expect(enough.code, enough.stdout).toBe(0)
+  })
+
+  it('exits 2 on a CA file that is missing or holds no certificate', async () => {
+    const missing = await run(health('--ca', join(certDir, 'nope.pem'), tlsBase))
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      expect.stringContaining('--ca: expected a readable PEM file'),
+    ])
+    const notPem = await run(health(tlsBase), { HEALTH_CA_FILE: join(certDir, 'key.pem') })
+    expect([notPem.code, notPem.stderr]).toEqual([
+      2,
+      expect.stringContaining(
+        `HEALTH_CA_FILE: expected PEM certificates in ${join(certDir, 'key.pem')}, got none`,
+      ),
+    ])
+  })
+})
 
 for (const [way, deploy] of Object.entries(ways.deploy)) {
   describe(`scripts/deploy.mjs run with ${way}`, () => {
