@@ -145,7 +145,8 @@ export async function cutover(ctx, release) {
   }
   info(`proxy switched to ${next.name} in ${seconds(switchStart)} s`)
   const verifyError =
-    (settings.domains.length ? await awaitCertificate(ctx, release) : undefined) ?? (await verify(ctx, release))
+    (settings.domains.length ? await awaitCertificate(ctx, release) : undefined) ??
+    (await verify(ctx, release))
   if (verifyError) {
     if (old) {
       const back = await switchTo(ctx, old.name, { ...release, id: await oldRelease(ctx) })

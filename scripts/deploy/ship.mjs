@@ -116,7 +116,11 @@ export async function upload({ settings, root, ssh }, release) {
   const contents = Object.fromEntries(
     files.map((file) => [file, fs.readFileSync(path.join(root, file), 'utf8')]),
   )
-  if (mode === 'swarm') contents['stack.yaml'] = stackFile(contents['compose.prod.yaml'], { dir })
+  if (mode === 'swarm')
+    contents['stack.yaml'] = stackFile(contents['compose.prod.yaml'], {
+      dir,
+      https: settings.domains.length > 0,
+    })
   // Each file travels base64-encoded inside the script, so no quoting can change it.
   const writes = Object.entries(contents)
     .map(([file, text]) => {

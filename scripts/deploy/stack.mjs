@@ -5,19 +5,23 @@ import { YAML } from 'zx'
 /** Service keys docker stack deploy rejects or ignores: start order, restart (deploy.restart_policy rules), profiles. */
 const DROP = ['depends_on', 'restart', 'profiles', 'security_opt', 'shm_size']
 
-export function stackFile(composeText, { dir }) {
+export function stackFile(composeText, { dir, https = false }) {
   const compose = YAML.parse(composeText, { merge: true })
   const jobs = oneShotServices(compose.services)
   const services = {}
   for (const [name, service] of Object.entries(compose.services)) {
     // One-shot services (migrate) run as swarm jobs from the deploy script: a swarm service would be restarted
-    // forever. Other profiles are left out too; the proxy's is part of the stack.
-    if (jobs.has(name) || (service.profiles && !service.profiles.includes('proxy'))) continue
+    // forever. Other profiles are left out too; the proxy's is part of the stack, and the certificate client's
+    // with a domain.
+    const profiles = ['proxy', ...(https ? ['https'] : [])]
+    if (jobs.has(name) || (service.profiles && !service.profiles.some((p) => profiles.includes(p)))) continue
     const copy = structuredClone(service)
     for (const key of DROP) delete copy[key]
     // Ingress publishes on every node and address; only the proxy is published, the api is reached through it.
     if (name === 'api') delete copy.ports
     // Host mode publishes on the node running the proxy (pinned to the manager) without the ingress mesh's IPVS.
+    // Without a domain nothing listens for HTTPS: no port for it.
+    if (copy.ports && !https) copy.ports = copy.ports.filter((port) => !port.includes('PROXY_HTTPS_'))
     if (copy.ports)
       copy.ports = copy.ports.map((port) => {
         const [published, target] = port.replace(/^\$\{PROXY_(?:HTTPS_)?BIND[^}]*\}:/, '').split(/:(?=\d+$)/)

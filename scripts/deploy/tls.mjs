@@ -4,7 +4,8 @@ import { info } from './output.mjs'
 import { sq } from './ssh.mjs'
 
 /** The compose profiles the edge runs under: the proxy, and the certificate client with a domain. */
-export const edgeProfiles = ({ domains }) => (domains.length ? '--profile proxy --profile https' : '--profile proxy')
+export const edgeProfiles = ({ domains }) =>
+  domains.length ? '--profile proxy --profile https' : '--profile proxy'
 
 /** The edge services to start: the proxy, and the certificate client with a domain. */
 export const edgeServices = ({ domains }) => (domains.length ? 'proxy acme' : 'proxy')
@@ -40,6 +41,9 @@ export async function awaitCertificate({ settings, ssh }, release) {
       .split('\n')
       .map((line) => [line.split(' ')[0], line.slice(line.indexOf(' ') + 1)]),
   )
-  if (facts.release !== release.id) return `the proxy's HTTPS listener serves ${facts.release ?? 'nothing'}, not ${release.id}`
-  info(`certificate for ${settings.domains.join(', ')} (expires ${facts.expires}), HTTPS ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  if (facts.release !== release.id)
+    return `the proxy's HTTPS listener serves ${facts.release ?? 'nothing'}, not ${release.id}`
+  info(
+    `certificate for ${settings.domains.join(', ')} (expires ${facts.expires}), HTTPS ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  )
 }
