@@ -1,6 +1,7 @@
 #!/usr/bin/env zx
 // Checks /health/live and /health/ready of one or more base URLs and prints a table, with the days left on each
 // HTTPS URL's certificate. Exit codes (for cron and CI): 0 every URL live and ready, 1 at least one is not, 2 bad usage.
+import { lookup } from 'node:dns'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
@@ -21,6 +22,8 @@ Options:
   --expect-release SHA   also require /health/live to report this release
   --ca FILE              also trust the CA certificates in this PEM file (a private or test CA; or HEALTH_CA_FILE)
   --min-cert-days N      fail an https URL whose certificate expires in fewer than N days (default 0: only expired)
+  --resolve NAME:ADDRESS connect to ADDRESS for NAME, still checking NAME's certificate: a server before its DNS
+                         points at it (or HEALTH_RESOLVE)
   --quiet                print only failures
   --help                 this text
 
@@ -31,7 +34,7 @@ Example: zx scripts/health.mjs --wait --deadline 30 https://bakehouse.example.co
 
 const args = scriptArgs(import.meta.filename, {
   boolean: ['wait', 'quiet', 'help'],
-  string: ['deadline', 'timeout', 'retries', 'expect-release', 'ca', 'min-cert-days'],
+  string: ['deadline', 'timeout', 'retries', 'expect-release', 'ca', 'min-cert-days', 'resolve'],
   unknown: (arg) => {
     if (arg.startsWith('-')) usage(`unknown option ${arg}`)
     return true
@@ -89,6 +92,22 @@ function trustedCas() {
   return [...rootCertificates, pem]
 }
 
+/** --resolve / HEALTH_RESOLVE as a dns.lookup for the request options, or undefined. */
+function pinnedLookup() {
+  const value = args.resolve ?? process.env.HEALTH_RESOLVE
+  if (value === undefined || value === '') return undefined
+  const match = /^([A-Za-z0-9.-]+):([0-9.]+|\[[0-9A-Fa-f:]+\])$/.exec(String(value))
+  if (!match) usage(`--resolve: expected NAME:ADDRESS such as app.example.com:203.0.113.7, got ${value}`)
+  const [, name, bracketed] = match
+  const address = bracketed.replace(/^\[|\]$/g, '')
+  const family = address.includes(':') ? 6 : 4
+  return (hostname, options, callback) => {
+    if (hostname.toLowerCase() !== name.toLowerCase()) return lookup(hostname, options, callback)
+    if (options?.all) callback(null, [{ address, family }])
+    else callback(null, address, family)
+  }
+}
+
 const settings = {
   wait: args.wait,
   deadline: numberOption('deadline', 60, { min: 0, max: 3600 }),
@@ -96,6 +115,7 @@ const settings = {
   retries: numberOption('retries', 2, { min: 0, max: 10, integer: true }),
   release: args['expect-release'],
   ca: trustedCas(),
+  lookup: pinnedLookup(),
   minCertDays: numberOption('min-cert-days', 0, { min: 0, max: 3650, integer: true }),
 }
 
@@ -125,6 +145,7 @@ function get(url) {
       // A fresh connection each time, so every probe sees the certificate the server serves now.
       agent: false,
       ...(settings.ca && { ca: settings.ca }),
+      ...(settings.lookup && { lookup: settings.lookup }),
     }
     const request = client.get(url, options, (response) => {
       const validTo = response.socket.getPeerCertificate?.()?.valid_to

@@ -45,7 +45,7 @@ beforeAll(async () => {
   nobody = `http://127.0.0.1:${await freePort()}`
   // biome-ignore format: one openssl command, grouped by option
   const made = await runCommand(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-    '-nodes', '-days', '20', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-nodes', '-days', '20', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:app.test',
     '-keyout', join(certDir, 'key.pem'), '-out', caFile])
   if (made.code !== 0) throw new Error(`expected openssl to make a test certificate, got ${made.stderr}`)
   tlsServer = Bun.serve({
@@ -160,6 +160,30 @@ describe('scripts/health.mjs on https URLs', () => {
     expect(soon.stdout).toContain('cert: expires in 19 days, expected at least 30 (--min-cert-days)')
     const enough = await run(health('--ca', caFile, '--min-cert-days', '19', tlsBase))
     expect(enough.code, enough.stdout).toBe(0)
+  })
+
+  it('--resolve NAME:ADDRESS reaches a name no DNS knows, still checking its certificate', async () => {
+    const byName = `https://app.test:${tlsServer.port}`
+    const pinned = await run(health('--ca', caFile, '--resolve', 'app.test:127.0.0.1', byName))
+    expect(pinned.code, pinned.stdout + pinned.stderr).toBe(0)
+    const fromEnv = await run(health('--ca', caFile, byName), { HEALTH_RESOLVE: 'app.test:127.0.0.1' })
+    expect(fromEnv.code, fromEnv.stdout + fromEnv.stderr).toBe(0)
+    // The certificate names app.test, not another name pinned to the same address.
+    const wrong = await run(
+      health(
+        '--ca',
+        caFile,
+        '--retries',
+        '0',
+        '--resolve',
+        'other.test:127.0.0.1',
+        `https://other.test:${tlsServer.port}`,
+      ),
+    )
+    expect(wrong.code).toBe(1)
+    expect(wrong.stdout).toContain('ERR_TLS_CERT_ALTNAME_INVALID')
+    const bad = await run(health('--resolve', 'app.test', byName))
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--resolve: expected NAME:ADDRESS')])
   })
 
   it('exits 2 on a CA file that is missing or holds no certificate', async () => {
