@@ -29,7 +29,9 @@ export async function swarmMigrate({ ssh }, release) {
     if ! docker service inspect "\${PROJECT}_db" >/dev/null 2>&1; then echo 'no database yet: migrating after the stack starts'; exit 10; fi
     name="\${PROJECT}_migrate"
     docker service rm "$name" >/dev/null 2>&1 || true
+    # Any node may run the job: it pulls the image with the manager's registry login.
     docker service create --quiet --detach --name "$name" --mode replicated-job --restart-condition none --endpoint-mode dnsrr \\
+      --with-registry-auth \\
       --network "\${PROJECT}_backend" --secret "source=\${PROJECT}_db_password,target=db_password" \\
       --env DATABASE_HOST=db --env DATABASE_PORT=5432 --env "DATABASE_USER=\${DATABASE_USER:-bakehouse}" \\
       --env "DATABASE_NAME=\${DATABASE_NAME:-bakehouse}" --env DATABASE_PASSWORD_FILE=/run/secrets/db_password \\

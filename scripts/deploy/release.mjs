@@ -16,7 +16,7 @@ export function releasePlan({ settings }, release) {
   return {
     preflight: `git tree, ssh ${host}, docker and compose, disk, ${mode} mode`,
     lock: `${dir}/deploy.lock`,
-    bake: `docker buildx bake ${settings.registry ? 'release' : 'prod'} → ${release.image}; edge, tagged by content`,
+    bake: `docker buildx bake ${settings.registry ? 'release --push (prod on the docker driver)' : 'prod'} → ${release.image}; edge, tagged by content`,
     ship: settings.registry
       ? `push ${release.image} and the edge, pull both on the server`
       : 'docker save | gzip | ssh … docker load, each image the server lacks',

@@ -43,13 +43,18 @@ async function choose(ctx) {
       `release ${target} is not on the server (pruned or never deployed); kept: ${[...state.releases.keys()].join(', ')}`,
       `deploy that commit instead: git checkout ${target} && zx scripts/deploy.mjs`,
     )
-  const present = await ssh.remote(`docker image inspect ${sq(image)} >/dev/null 2>&1 && echo yes || echo no`)
-  if (present !== 'yes')
+  // Through a registry, an image pruned from the server (or never on this node) is pulled again.
+  const pull = settings.registry ? `docker pull --quiet ${sq(image)} >/dev/null 2>&1 && echo pulled || ` : ''
+  const present = await ssh.remote(
+    `docker image inspect ${sq(image)} >/dev/null 2>&1 && echo yes || ${pull}echo no`,
+  )
+  if (present === 'no')
     return abortNow(
       ctx,
-      `the image ${image} is gone from the server`,
+      `the image ${image} is gone from the server${settings.registry ? ` and from ${settings.registry}` : ''}`,
       `deploy that commit again: git checkout ${target} && zx scripts/deploy.mjs`,
     )
+  if (present === 'pulled') info(`pulled ${image} from ${settings.registry}`)
   info(`${state.current || 'nothing'} → ${target} (${image}); migrations are not undone`)
   return { id: target, image }
 }

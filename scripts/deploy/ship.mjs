@@ -13,9 +13,23 @@ export async function gitRelease({ settings }) {
   return { id, image: `${repo}:${id}` }
 }
 
-export async function bake({ settings }, release, platform) {
-  // To a registry: the release target, prod plus SBOM and provenance, which only a pushing builder can attach.
-  const [target, output] = settings.registry ? ['release', '--push'] : ['prod', '--load']
+/** The bake target and output: prod loaded here, or pushed to the registry with attestations when the builder can. */
+async function bakeTarget({ settings }) {
+  if (!settings.registry) return ['prod', '--load']
+  // The plain `docker` driver cannot store SBOM and provenance attestations: it pushes prod without them.
+  const builder = (await $({ nothrow: true })`docker buildx inspect`).stdout
+  if (/^Driver:\s+docker$/m.test(builder)) {
+    info(
+      'the docker build driver pushes prod without SBOM and provenance (a docker-container builder adds them)',
+    )
+    return ['prod', '--push']
+  }
+  return ['release', '--push']
+}
+
+export async function bake(ctx, release, platform) {
+  const { settings } = ctx
+  const [target, output] = await bakeTarget(ctx)
   const env = {
     ...process.env,
     GIT_SHA: release.id,
@@ -30,8 +44,8 @@ export async function bake({ settings }, release, platform) {
   if (build.exitCode !== 0)
     fail(
       `docker buildx bake ${target} failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
-      settings.registry && /Attestation is not supported/.test(build.stderr)
-        ? 'pushing with attestations needs a docker-container builder: `docker buildx create --use`, then deploy again'
+      settings.registry && /push|registry|denied|unauthorized/i.test(build.stderr)
+        ? `check that this machine can push to ${settings.registry} (\`docker login ${settings.registry.split('/')[0]}\`), then deploy again`
         : `fix the build locally (\`docker buildx bake ${target}\`), commit, deploy again`,
     )
   const size = (await $`docker image inspect --format {{.Size}} ${release.image}`.nothrow()).stdout.trim()

@@ -19,7 +19,10 @@ export async function swarmDeploy({ settings, ssh }, release, { replicas } = {})
     set -a; . ./.env; set +a
     # Two api replicas by default, so a node or a task can go without downtime; SWARM_REPLICAS in .env changes it.
     API_REPLICAS=\${SWARM_REPLICAS:-2}${replicas === undefined ? '' : `; API_REPLICAS=${replicas}`}
-    export IMAGE RELEASE API_REPLICAS
+    # The api runs on the workers when the swarm has a ready one (the manager keeps the db and the proxy), else here.
+    API_NODE_ROLE=manager
+    if docker node ls --filter role=worker --format '{{.Status}} {{.Availability}}' | grep -q '^Ready Active$'; then API_NODE_ROLE=worker; fi
+    export IMAGE RELEASE API_REPLICAS API_NODE_ROLE
     docker stack deploy --detach=true --prune ${settings.registry ? '--with-registry-auth' : '--resolve-image never'} --compose-file "releases/$REL/stack.yaml" "$PROJECT" 2>&1 | grep -v '^Ignoring' || true
     service="\${PROJECT}_api"
     # Wait for the rolling update (or swarm's own rollback) to finish.

@@ -46,8 +46,8 @@ export interface DeployRun {
 
 function deployEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    DEPLOY_HOST: server.host,
-    DEPLOY_SSH_CONFIG: server.sshConfig,
+    // The local sshd when `setUp` started one; tests against other servers pass their own.
+    ...(server ? { DEPLOY_HOST: server.host, DEPLOY_SSH_CONFIG: server.sshConfig } : {}),
     DEPLOY_DIR: serverDir,
     DEPLOY_PROJECT: project,
     DEPLOY_PROXY_BIND: '127.0.0.1',
@@ -111,19 +111,22 @@ export async function deployed(args: string[], options?: Parameters<typeof deplo
   return result
 }
 
-/** 20 requests a second to /health/live through the proxy, counting failures and which releases answered. */
-export function probe(path = '/health/live') {
+/** 20 requests a second to /health/live through the proxy: failures, which releases answered, the slowest answer. */
+export function probe(path = '/health/live', url = base) {
   let ok = 0
   let failed = 0
+  let slowestMs = 0
   const releases: string[] = []
   const errors: string[] = []
   const pending = new Set<Promise<void>>()
   const timer = setInterval(() => {
-    const request = fetch(`${base}${path}`, { signal: AbortSignal.timeout(5_000) })
+    const sent = performance.now()
+    const request = fetch(`${url}${path}`, { signal: AbortSignal.timeout(5_000) })
       .then(async (response) => {
         const body = (await response.json()) as { release?: string }
         if (response.status !== 200) throw new Error(`status ${response.status}`)
         ok++
+        slowestMs = Math.max(slowestMs, Math.round(performance.now() - sent))
         if (body.release && releases.at(-1) !== body.release) releases.push(body.release)
       })
       .catch((error: Error) => {
@@ -137,7 +140,7 @@ export function probe(path = '/health/live') {
     async stop() {
       clearInterval(timer)
       await Promise.all(pending)
-      return { ok, failed, releases, errors: errors.slice(0, 5) }
+      return { ok, failed, releases, slowestMs, errors: errors.slice(0, 5) }
     },
   }
 }
@@ -187,6 +190,11 @@ export const history = () =>
 /** Starts the sshd and the temp repository, with git initialised and nothing committed. */
 export async function setUp(): Promise<void> {
   server = await startSshServer()
+  await setUpTree()
+}
+
+/** The temp repository alone, for tests that bring their own servers. */
+export async function setUpTree(): Promise<void> {
   Object.assign(tree, await copyWorkTree())
   // The scripts import zx from the project's dependencies; the build context leaves node_modules out.
   symlinkSync(join(root, 'node_modules'), join(tree.dir, 'node_modules'))

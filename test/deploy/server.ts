@@ -15,7 +15,7 @@ export interface SshServer {
 const SSHD = '/usr/sbin/sshd'
 
 /** Installs sshd and the client from Debian when missing (CI runs as root on a fresh machine). */
-async function ensureOpenSsh(): Promise<void> {
+export async function ensureOpenSsh(): Promise<void> {
   const haveClient = (await run(['sh', '-c', 'command -v ssh ssh-keygen'])).code === 0
   if (existsSync(SSHD) && haveClient) return
   if (process.getuid?.() !== 0) {
