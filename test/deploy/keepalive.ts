@@ -22,6 +22,8 @@ interface Options {
   ca?: string
   /** The name to ask for (Host header and TLS server name) when the URL's host is an address. */
   servername?: string
+  /** false: a new connection (and TLS handshake) for every request, like a client without a pool. */
+  reuse?: boolean
 }
 
 interface Response {
@@ -62,6 +64,8 @@ class Connection {
       this.parse()
     })
     const closed = (error?: Error) => {
+      // A connection this client already let go of.
+      if (this.socket !== socket) return
       this.open = false
       this.waiting?.reject(error ?? new Error('the server closed the connection before answering'))
       this.waiting = undefined
@@ -116,12 +120,14 @@ class Connection {
 
   destroy(): void {
     this.socket?.destroy()
+    this.socket = undefined
+    this.open = false
   }
 }
 
-/** Starts `clients` keep-alive clients against `base`; `stop()` ends them and returns what they saw. */
+/** Starts `clients` clients against `base` (keep-alive unless `reuse: false`); `stop()` ends them, returning what they saw. */
 export function keepAliveClients(base: string, options: Options = {}) {
-  const { clients = 8, intervalMs = 20, path = '/health/live' } = options
+  const { clients = 8, intervalMs = 20, path = '/health/live', reuse = true } = options
   const url = new URL(base)
   const result: KeepAliveResult = { ok: 0, failed: 0, reconnects: 0, releases: [], errors: [] }
   let running = true
@@ -131,7 +137,7 @@ export function keepAliveClients(base: string, options: Options = {}) {
     while (running) {
       const started = performance.now()
       try {
-        if ((await connection.ensure()) && !first) result.reconnects++
+        if ((await connection.ensure()) && !first && reuse) result.reconnects++
         first = false
         const response = await connection.request(path, 5_000)
         if (response.status !== 200)
@@ -139,6 +145,7 @@ export function keepAliveClients(base: string, options: Options = {}) {
         result.ok++
         const release = (JSON.parse(response.body) as { release?: string }).release
         if (release && result.releases.at(-1) !== release) result.releases.push(release)
+        if (!reuse) connection.destroy()
       } catch (error) {
         result.failed++
         if (result.errors.length < 5) result.errors.push((error as Error).message)

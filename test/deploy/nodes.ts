@@ -58,11 +58,16 @@ export async function loadImages(node: Node, images: string[]): Promise<void> {
 
 /**
  * Starts `count` nodes named `<prefix>-node<i>` on the network `<prefix>-net`; `publish` lists node ports (80, 443)
- * to publish on free 127.0.0.1 ports; `registry` adds a registry:2 container reachable as 127.0.0.1:<port> everywhere.
+ * to publish on free 127.0.0.1 ports; `aliases` are network names of the first node; `registry` adds a registry:2 container reachable as 127.0.0.1:<port> everywhere.
  */
 export async function startCluster(
   prefix: string,
-  { count, publish = [], registry = false }: { count: number; publish?: number[]; registry?: boolean },
+  {
+    count,
+    publish = [],
+    registry = false,
+    aliases = [],
+  }: { count: number; publish?: number[]; registry?: boolean; aliases?: string[] },
 ): Promise<Cluster> {
   const timings: Record<string, number> = {}
   const network = `${prefix}-net`
@@ -126,6 +131,8 @@ export async function startCluster(
         await must([
           ...['docker', 'run', '--detach', '--privileged', '--init', '--name', name, '--hostname', name],
           ...['--network', network, '--label', `dev.bakehouse.test=${prefix}`],
+          // Names the first node answers to on the network, e.g. the domain an ACME CA validates.
+          ...(name === names[0] ? aliases.flatMap((alias) => ['--network-alias', alias]) : []),
           // The nested engine's storage on a real file system: overlay2 cannot sit on the container's overlay root.
           ...['--mount', `type=volume,source=${name}-docker,target=/var/lib/docker`],
           ...['--volume', `${dir}:/etc/node-ssh:ro`, '--env', `REGISTRY_PORT=${registryPort}`],

@@ -9,4 +9,8 @@ if [ -n "${REGISTRY_PORT:-}" ]; then
   # and Docker treats a loopback registry as insecure-allowed (plain HTTP).
   socat TCP-LISTEN:"$REGISTRY_PORT",bind=127.0.0.1,fork,reuseaddr TCP:registry:5000 &
 fi
-exec dockerd --host=unix:///var/run/docker.sock
+# This engine's containers resolve names through the node's own address, forwarded to the test network's DNS, as a
+# real server's containers use the host's resolver (Docker's 127.0.0.11 answers only inside this namespace).
+ip=$(hostname -i | awk '{print $1}')
+socat UDP4-RECVFROM:53,bind="$ip",fork UDP4-SENDTO:127.0.0.11:53 &
+exec dockerd --host=unix:///var/run/docker.sock --dns "$ip"
