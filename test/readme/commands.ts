@@ -56,7 +56,8 @@ export const SKIPS: { pattern: RegExp; reason: string }[] = [
   },
   {
     pattern: /\bexport DEPLOY_DOMAIN=/,
-    reason: "asks Let's Encrypt for a certificate, which CI cannot reach; test/deploy/https.test.ts gets one from Pebble",
+    reason:
+      "asks Let's Encrypt for a certificate, which CI cannot reach; test/deploy/https.test.ts gets one from Pebble",
   },
   {
     pattern: /\bdeploy -- --rollback\b/,
