@@ -1,8 +1,7 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createNote, must, run } from '../containers/docker'
-import { freePort } from '../ports'
+import { createNote } from '../containers/docker'
 import {
   base,
   cleanUp,
@@ -10,31 +9,31 @@ import {
   deploy,
   deployed,
   dockerPs,
-  git,
   history,
   live,
+  onNode,
   onServer,
   probe,
   project,
-  proxyPort,
   proxyUpstream,
   READY_TIMEOUT,
-  removeStack,
   serverDir,
+  serverFile,
   setEdgeLimits,
   setUp,
   tree,
 } from './harness'
 import { keepAliveClients } from './keepalive'
 
-// Deploys for real through scripts/deploy.mjs: over SSH to a local sshd whose root uses this machine's Docker engine.
+// Deploys for real through scripts/deploy.mjs: over SSH to a server of its own, a docker-in-docker node that has the
+// base images (as if pulled) but never the app's, so every release travels. Swarm on several nodes: swarm-nodes.test.ts.
 
 const figures: Record<string, unknown> = {}
 let releaseA = ''
 let releaseB = ''
 
 beforeAll(async () => {
-  await setUp()
+  Object.assign(figures, await setUp())
   releaseA = await commit('release A')
 })
 
@@ -59,7 +58,7 @@ describe('scripts/deploy.mjs --dry-run', () => {
       'prune',
     ])
       expect(result.stdout).toContain(step)
-    expect(existsSync(serverDir)).toBe(false)
+    expect(await onNode(`test -e ${serverDir} && echo present || echo absent`)).toBe('absent')
   })
 })
 
@@ -72,11 +71,11 @@ describe('deploy (compose mode, behind the proxy)', () => {
     const ready = await fetch(`${base}/health/ready`)
     expect(ready.status).toBe(200)
     // The server generated its own secret and settings; the repository has none.
-    expect(existsSync(join(serverDir, 'secrets/db_password'))).toBe(true)
-    expect(readFileSync(join(serverDir, '.env'), 'utf8')).toContain(`PROXY_PORT=${proxyPort}`)
-    expect(readFileSync(join(serverDir, 'current'), 'utf8').trim()).toBe(releaseA)
-    expect(history().at(-1)?.slice(1, 3)).toEqual(['deploy', releaseA])
-    expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
+    expect(await serverFile('secrets/db_password')).toMatch(/^\w{32,}$/)
+    expect(await serverFile('.env')).toContain('PROXY_PORT=80')
+    expect((await serverFile('current'))?.trim()).toBe(releaseA)
+    expect((await history()).at(-1)?.slice(1, 3)).toEqual(['deploy', releaseA])
+    expect(await serverFile('deploy.lock/holder')).toBeUndefined()
     const api = await dockerPs(`label=com.docker.compose.service=api`)
     expect(api.filter((line) => line.includes(project))).toEqual([
       expect.stringMatching(new RegExp(`^${project}-api-\\d+ bakehouse:${releaseA} running$`)),
@@ -179,9 +178,9 @@ describe('deploy (compose mode, behind the proxy)', () => {
     const failing = deploy([], { marks: { locked: /lock: /, gate: /gate: ready within/ } })
 
     // While the first one holds the lock, a second deploy is refused and names it.
-    const holder = join(serverDir, 'deploy.lock/holder')
     const deadline = performance.now() + 30_000
-    while (!existsSync(holder) && performance.now() < deadline) await Bun.sleep(100)
+    while ((await serverFile('deploy.lock/holder')) === undefined && performance.now() < deadline)
+      await Bun.sleep(100)
     const refused = await deploy([]).done
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toContain('another deploy holds the lock')
@@ -210,8 +209,8 @@ describe('deploy (compose mode, behind the proxy)', () => {
     expect(seen.releases).toEqual([releaseB])
     expect((await live()).release).toBe(releaseB)
     expect(await dockerPs(`ancestor=bakehouse:${releaseC}`)).toEqual([])
-    expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
-    expect(history().at(-1)?.slice(1, 3)).toEqual(['failed', releaseC])
+    expect(await serverFile('deploy.lock/holder')).toBeUndefined()
+    expect((await history()).at(-1)?.slice(1, 3)).toEqual(['failed', releaseC])
     await Bun.write(index, original)
   })
 
@@ -241,24 +240,25 @@ describe('deploy (compose mode, behind the proxy)', () => {
     expect(seen.failed, seen.errors.join('\n')).toBe(0)
     expect(seen.releases).toEqual([releaseB])
     expect(await dockerPs(`ancestor=bakehouse:${releaseE}`)).toEqual([])
-    expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
+    expect(await serverFile('deploy.lock/holder')).toBeUndefined()
     await Bun.write(index, original)
     await commit('release F: revert E')
   })
 
   it('--unlock removes a lock and names its holder', async () => {
-    await must(['mkdir', join(serverDir, 'deploy.lock')])
-    await Bun.write(join(serverDir, 'deploy.lock/holder'), 'someone@laptop pid 42, deploy abc1234\n')
+    await onNode(
+      `mkdir ${serverDir}/deploy.lock && echo 'someone@laptop pid 42, deploy abc1234' > ${serverDir}/deploy.lock/holder`,
+    )
     const result = await deployed(['--unlock'])
     expect(result.stdout).toContain('removed the lock held by someone@laptop pid 42')
-    expect(existsSync(join(serverDir, 'deploy.lock'))).toBe(false)
+    expect(await serverFile('deploy.lock/holder')).toBeUndefined()
   })
 
   it('--rollback takes over a stale lock and returns to the previous release without failing a request', async () => {
     // A deploy that died two hours ago left its lock behind.
-    await must(['mkdir', join(serverDir, 'deploy.lock')])
-    await Bun.write(join(serverDir, 'deploy.lock/holder'), 'someone@laptop pid 42, deploy abc1234\n')
-    await must(['touch', '-d', '2 hours ago', join(serverDir, 'deploy.lock')])
+    await onNode(
+      `mkdir ${serverDir}/deploy.lock && echo 'someone@laptop pid 42, deploy abc1234' > ${serverDir}/deploy.lock/holder && touch -d '2 hours ago' ${serverDir}/deploy.lock`,
+    )
     const traffic = probe()
     const clients = keepAliveClients(base, { clients: 4, intervalMs: 50 })
     const result = await deployed(['--rollback'])
@@ -277,7 +277,7 @@ describe('deploy (compose mode, behind the proxy)', () => {
     expect(kept.reconnects).toBe(0)
     expect(seen.releases).toEqual([releaseB, releaseA])
     expect((await live()).release).toBe(releaseA)
-    expect(history().at(-1)?.slice(1, 3)).toEqual(['rollback', releaseA])
+    expect((await history()).at(-1)?.slice(1, 3)).toEqual(['rollback', releaseA])
   })
 
   it('--status names the live release; --logs shows the api', async () => {
@@ -289,158 +289,28 @@ describe('deploy (compose mode, behind the proxy)', () => {
   })
 
   it('the backup is a pg_dump that restores into a scratch database with the same rows', async () => {
-    const files = readdirSync(join(serverDir, 'backups'))
+    const backups = `${serverDir}/backups`
+    const files = (await onNode(`ls ${backups}`)).split('\n').filter(Boolean)
     const dumps = files.filter((file) => file.endsWith('.dump'))
     expect(dumps.length).toBeGreaterThanOrEqual(3)
     // Private to the deploy user, and no partial dump left behind.
-    expect(statSync(join(serverDir, 'backups')).mode & 0o777).toBe(0o700)
-    for (const dump of dumps)
-      expect([dump, statSync(join(serverDir, 'backups', dump)).mode & 0o777]).toEqual([dump, 0o600])
+    expect((await onNode(`stat -c %a ${backups}`)).trim()).toBe('700')
+    const modes = (await onNode(`cd ${backups} && stat -c '%n %a' *.dump`)).trim().split('\n')
+    expect(modes).toEqual(dumps.map((dump) => `${dump} 600`))
     expect(files.filter((file) => file.endsWith('.part'))).toEqual([])
-    const latest = join(serverDir, 'backups', dumps.sort().at(-1) as string)
-    const [db] = await dockerPs(`label=com.docker.compose.project=${project}`).then((lines) =>
-      lines.filter((line) => line.includes('-db-')).map((line) => line.split(' ')[0] as string),
-    )
+    const latest = `${backups}/${dumps.sort().at(-1)}`
+    const db = '$(docker ps --quiet --filter label=com.docker.compose.service=db)'
     const psql = (database: string, query: string) =>
-      must([
-        'docker',
-        'exec',
-        db as string,
-        'psql',
-        '--username=bakehouse',
-        `--dbname=${database}`,
-        '-At',
-        '-c',
-        query,
-      ])
+      onNode(`docker exec ${db} psql --username=bakehouse --dbname=${database} -At -c '${query}'`)
     const rows = 'select id, title, body, version from notes order by id'
     await psql('bakehouse', 'drop database if exists restored')
     await psql('bakehouse', 'create database restored')
-    await must([
-      'sh',
-      '-c',
+    await onNode(
       `docker exec -i ${db} pg_restore --username=bakehouse --dbname=restored --no-owner < ${latest}`,
-    ])
+    )
     const restored = await psql('restored', rows)
     expect(restored.trim().split('\n')).toHaveLength(3)
     expect(restored).toBe(await psql('bakehouse', rows))
     await psql('bakehouse', 'drop database restored')
-  })
-})
-
-// Last: it switches this engine into swarm mode (unless it already was) and leaves it as it found it.
-describe('deploy --mode swarm (docker stack deploy of the same compose.prod.yaml)', () => {
-  const stack = `bkswarm${process.pid}`
-  const swarmDir = `${serverDir}-swarm`
-  let swarmPort = 0
-  let swarmBase = ''
-  let joinedSwarm = false
-  let hadGwBridge = true
-  let swarmRelease = ''
-  const swarmEnv = () => ({
-    DEPLOY_MODE: 'swarm',
-    DEPLOY_DIR: swarmDir,
-    DEPLOY_PROJECT: stack,
-    DEPLOY_PROXY_PORT: String(swarmPort),
-    DEPLOY_HEALTH_URL: swarmBase,
-  })
-  const serviceImage = async () =>
-    (
-      await must([
-        'docker',
-        'service',
-        'inspect',
-        '--format',
-        '{{.Spec.TaskTemplate.ContainerSpec.Image}}',
-        `${stack}_api`,
-      ])
-    ).trim()
-
-  beforeAll(async () => {
-    swarmPort = await freePort()
-    swarmBase = `http://127.0.0.1:${swarmPort}`
-    const state = (await must(['docker', 'info', '--format', '{{.Swarm.LocalNodeState}}'])).trim()
-    if (state === 'inactive') {
-      hadGwBridge = (await run(['docker', 'network', 'inspect', 'docker_gwbridge'])).code === 0
-      await must(['docker', 'swarm', 'init', '--advertise-addr', '127.0.0.1'])
-      joinedSwarm = true
-    }
-    swarmRelease = (await git('rev-parse', '--short', 'HEAD')).trim()
-  })
-
-  afterAll(async () => {
-    await removeStack(stack)
-    if (joinedSwarm) {
-      await must(['docker', 'swarm', 'leave', '--force'])
-      // swarm init creates this bridge and leaving keeps it; the engine goes back as it was.
-      if (!hadGwBridge) await run(['docker', 'network', 'rm', 'docker_gwbridge'])
-    }
-    rmSync(swarmDir, { recursive: true, force: true })
-  })
-
-  it('deploys the stack: two api replicas behind the proxy, migrated and ready', async () => {
-    const result = await deployed([], { env: swarmEnv() })
-    figures.swarmFirstDeploySeconds = Number(result.seconds.toFixed(1))
-    console.log(`swarm first deploy: ${result.seconds.toFixed(1)} s`)
-    const response = await fetch(`${swarmBase}/health/ready`)
-    expect(response.status).toBe(200)
-    const body = (await (await fetch(`${swarmBase}/health/live`)).json()) as { release: string }
-    expect(body.release).toBe(swarmRelease)
-    expect(await serviceImage()).toBe(`bakehouse:${swarmRelease}`)
-    const replicas = await must([
-      'docker',
-      'service',
-      'ls',
-      '--filter',
-      `name=${stack}_api`,
-      '--format',
-      '{{.Replicas}}',
-    ])
-    expect(replicas.trim()).toMatch(/^2\/2/)
-    // The same hardening as under compose: read-only, no capabilities, limits.
-    const spec = JSON.parse(
-      await must(['docker', 'service', 'inspect', '--format', '{{json .Spec.TaskTemplate}}', `${stack}_api`]),
-    ) as {
-      ContainerSpec: { ReadOnly: boolean; CapabilityDrop: string[] }
-      Resources: { Limits: { MemoryBytes: number } }
-    }
-    expect(spec.ContainerSpec.ReadOnly).toBe(true)
-    expect(spec.ContainerSpec.CapabilityDrop).toEqual(['ALL'])
-    expect(spec.Resources.Limits.MemoryBytes).toBeGreaterThan(0)
-  })
-
-  it('a rolling update whose new replica fails its health check is rolled back by swarm', async () => {
-    const index = join(tree.dir, 'src/index.ts')
-    const original = readFileSync(index, 'utf8')
-    await Bun.write(index, `if (!process.env.PAYMENTS_API_KEY) process.exit(1)\n${original}`)
-    const broken = await commit('release G: needs PAYMENTS_API_KEY')
-    let failed = 0
-    let ok = 0
-    const timer = setInterval(() => {
-      fetch(`${swarmBase}/health/live`, { signal: AbortSignal.timeout(5_000) }).then(
-        (r) => (r.ok ? ok++ : failed++),
-        () => failed++,
-      )
-    }, 50)
-    const result = await deploy([], { env: swarmEnv(), marks: { update: /rolling update/ } }).done
-    clearInterval(timer)
-    await Bun.sleep(500)
-    const rollbackSeconds = result.seconds - (result.marks.update ?? Number.NaN)
-    figures.swarmFailedUpdate = {
-      detectAndRollbackSeconds: Number(rollbackSeconds.toFixed(1)),
-      probe: { ok, failed },
-    }
-    console.log(
-      `swarm failed update: rolled back ${rollbackSeconds.toFixed(1)} s after the update started; probe ok ${ok}, failed ${failed}`,
-    )
-    expect(result.code, result.stdout).not.toBe(0)
-    expect(result.stderr).toContain('swarm rolled back')
-    expect(result.stderr).toContain('what to do:')
-    expect(await serviceImage()).toBe(`bakehouse:${swarmRelease}`)
-    const body = (await (await fetch(`${swarmBase}/health/live`)).json()) as { release: string }
-    expect(body.release).toBe(swarmRelease)
-    expect(existsSync(join(swarmDir, 'deploy.lock'))).toBe(false)
-    expect(broken).not.toBe(swarmRelease)
-    await Bun.write(index, original)
   })
 })

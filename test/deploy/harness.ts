@@ -1,22 +1,24 @@
-import { readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'vitest'
-import { copyWorkTree, leftovers, must, root, run } from '../containers/docker'
+import { copyWorkTree, must, root, run } from '../containers/docker'
 import { freePort } from '../ports'
-import { type SshServer, startSshServer } from './server'
+import { type Cluster, loadImages, type Node, startCluster } from './nodes'
 
-// The deploy target and what the scenarios drive it with: an sshd, a temp repository, the deploy script, a probe.
-// The "repository" is a temp copy of the work tree with its own commits, so each release has its own sha.
+// The deploy target and what the scenarios drive it with: a server of its own (a docker-in-docker node with the
+// base images but not the app's), a temp repository, the deploy script, a probe. The "repository" is a temp copy of
+// the work tree with its own commits, so each release has its own sha.
 
-let server: SshServer
+let cluster: Cluster | undefined
+let node: Node | undefined
 /** The temp copy of the work tree that deploys run from; filled in by `setUp`. */
 export const tree: { dir: string; remove(): void } = { dir: '', remove: () => {} }
-export const serverDir = join('/tmp', `bakehouse-deploy-${process.pid}-${Date.now().toString(36)}`)
-export const project = `bakehouse-deploy-${process.pid}`
-export const proxyPort = await freePort()
+export const serverDir = '/srv/bakehouse'
+export const project = 'bakehouse'
 // A port nothing listens on, for HEALTH_URLS the deploy must ignore.
 const deadPort = await freePort()
-export const base = `http://127.0.0.1:${proxyPort}`
+/** The server's port 80 (the edge), published on this machine; set by `setUp`. */
+export let base = ''
 export const READY_TIMEOUT = 20
 const builtImages: string[] = []
 
@@ -46,12 +48,12 @@ export interface DeployRun {
 
 function deployEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    // The local sshd when `setUp` started one; tests against other servers pass their own.
-    ...(server ? { DEPLOY_HOST: server.host, DEPLOY_SSH_CONFIG: server.sshConfig } : {}),
+    // The node when `setUp` started one; tests with servers of their own pass theirs.
+    ...(node && cluster ? { DEPLOY_HOST: node.name, DEPLOY_SSH_CONFIG: cluster.sshConfig } : {}),
     DEPLOY_DIR: serverDir,
     DEPLOY_PROJECT: project,
-    DEPLOY_PROXY_BIND: '127.0.0.1',
-    DEPLOY_PROXY_PORT: String(proxyPort),
+    DEPLOY_PROXY_BIND: '0.0.0.0',
+    DEPLOY_PROXY_PORT: '80',
     DEPLOY_HEALTH_URL: base,
     DEPLOY_READY_TIMEOUT: String(READY_TIMEOUT),
     DEPLOY_MIN_FREE_MB: '512',
@@ -151,6 +153,12 @@ export async function live(): Promise<{ release: string }> {
   return (await response.json()) as { release: string }
 }
 
+/** Runs a shell script on the server (the node), as root. */
+export function onNode(script: string): Promise<string> {
+  if (!node) throw new Error('expected a server node, got none: call setUp() first')
+  return node.sh(script)
+}
+
 /** Runs a shell script in the server directory, with the live release's compose file as `compose`. */
 export function onServer(script: string): Promise<string> {
   const prelude = [
@@ -158,7 +166,13 @@ export function onServer(script: string): Promise<string> {
     'export IMAGE=$(cat releases/$(cat current)/image) EDGE_IMAGE=$(cat edge-image) RELEASE=$(cat current) API_PORT=0',
     `compose() { docker compose --project-name ${project} --project-directory . --file releases/$RELEASE/compose.prod.yaml "$@"; }`,
   ]
-  return must(['sh', '-c', `${prelude.join('\n')}\n${script}`])
+  return onNode(`${prelude.join('\n')}\n${script}`)
+}
+
+/** A file of the server directory, or undefined when there is none. */
+export async function serverFile(path: string): Promise<string | undefined> {
+  const out = await onNode(`cat ${serverDir}/${path} 2>/dev/null || printf '\\001missing'`)
+  return out === '\u0001missing' ? undefined : out
 }
 
 /** The address the proxy sends traffic to, asked of the proxy itself. */
@@ -177,20 +191,26 @@ export async function setEdgeLimits(limits: Record<string, string>): Promise<voi
 }
 
 export const dockerPs = async (filter: string) =>
-  (await must(['docker', 'ps', '--all', '--filter', filter, '--format', '{{.Names}} {{.Image}} {{.State}}']))
+  (await onNode(`docker ps --all --filter '${filter}' --format '{{.Names}} {{.Image}} {{.State}}'`))
     .split('\n')
     .filter(Boolean)
 
-export const history = () =>
-  readFileSync(join(serverDir, 'history.tsv'), 'utf8')
+export const history = async () =>
+  ((await serverFile('history.tsv')) ?? '')
     .trim()
     .split('\n')
     .map((line) => line.split('\t'))
 
-/** Starts the sshd and the temp repository, with git initialised and nothing committed. */
-export async function setUp(): Promise<void> {
-  server = await startSshServer()
+/** Starts the server node, with postgres:17 loaded as if pulled, and the temp repository. */
+export async function setUp(): Promise<Record<string, number>> {
+  const start = performance.now()
+  cluster = await startCluster(`bkdeploy${process.pid}`, { count: 1, publish: [80] })
+  node = cluster.nodes[0] as Node
+  base = `http://127.0.0.1:${node.ports[80]}`
+  await loadImages(node, ['postgres:17'])
+  const serverSeconds = Number(((performance.now() - start) / 1000).toFixed(1))
   await setUpTree()
+  return { ...cluster.timings, serverSeconds }
 }
 
 /** The temp repository alone, for tests that bring their own servers. */
@@ -201,26 +221,9 @@ export async function setUpTree(): Promise<void> {
   await git('init', '--quiet', '--initial-branch=main')
 }
 
-/** Removes everything the deploys made and stops the sshd. */
+/** Removes the server node (and with it everything the deploys made there), the temp tree and the images built. */
 export async function cleanUp(): Promise<void> {
-  // The compose project's containers, networks and volumes, by label; then the server dir, sshd and test images.
-  const left = await leftovers(project)
-  const containers = (
-    await must([
-      'docker',
-      'ps',
-      '--all',
-      '--quiet',
-      '--filter',
-      `label=com.docker.compose.project=${project}`,
-    ])
-  )
-    .split('\n')
-    .filter(Boolean)
-  if (containers.length) await run(['docker', 'rm', '--force', '--volumes', ...containers])
-  await run(['docker', 'network', 'rm', `${project}_edge`, `${project}_backend`])
-  await run(['docker', 'volume', 'rm', `${project}_db-data`, `${project}_certs`])
-  if (left.length) console.log(`removed ${left.length} leftover object(s) of ${project}`)
+  await cluster?.stop()
   // The edge images the deploys tagged (by release and by content); the bake's own `latest` stays.
   const edgeTags = (
     await must(['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}', 'bakehouse-edge'])
@@ -228,35 +231,5 @@ export async function cleanUp(): Promise<void> {
     .split('\n')
     .filter((tag) => tag && tag !== 'bakehouse-edge:latest')
   await run(['docker', 'image', 'rm', ...new Set(builtImages), ...edgeTags])
-  rmSync(serverDir, { recursive: true, force: true })
-  await server?.stop()
   tree.remove()
-}
-
-/** Removes a swarm stack and its volume, returning once nothing of it is left, so the swarm can be left after. */
-export async function removeStack(stack: string): Promise<void> {
-  await run(['docker', 'stack', 'rm', stack])
-  // Stack removal is asynchronous: wait for its containers and networks before removing the volume.
-  const deadline = performance.now() + 60_000
-  while (performance.now() < deadline) {
-    const left = await must([
-      'docker',
-      'ps',
-      '--all',
-      '--quiet',
-      '--filter',
-      `label=com.docker.stack.namespace=${stack}`,
-    ])
-    const networks = await must([
-      'docker',
-      'network',
-      'ls',
-      '--quiet',
-      '--filter',
-      `label=com.docker.stack.namespace=${stack}`,
-    ])
-    if (!left.trim() && !networks.trim()) break
-    await Bun.sleep(500)
-  }
-  await run(['docker', 'volume', 'rm', `${stack}_db-data`])
 }

@@ -32,7 +32,7 @@ beforeAll(async () => {
   node = cluster.nodes[0] as Node
   base = `http://127.0.0.1:${node.ports[80]}`
   const start = performance.now()
-  await loadImages(node, ['postgres:17', 'nginx:1'])
+  await loadImages(node, ['postgres:17'])
   figures.loadBaseImagesSeconds = Number(since(start))
   Object.assign(figures, cluster.timings)
   await setUpTree()
