@@ -89,7 +89,7 @@ export default defineConfig({
         },
       },
       {
-        // Real deploys over SSH; in order, since the swarm cases change the engine's mode.
+        // Real deploys over SSH to docker-in-docker servers; one file at a time, so two clusters never share 2 cores.
         test: {
           name: 'deploy',
           include: ['test/deploy/*.test.ts'],

@@ -1,23 +1,25 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { must, root, run, since } from '../containers/docker'
 import { buildPebbleImage, type Pebble, startPebble } from './pebble'
 
-// deploy/edge/acme.sh against Pebble on a private network: a stand-in edge (nginx serving the shared webroot on
-// port 80 under the test domains' aliases) and acme.sh in its own container as uid 101 on a read-only root.
+// deploy/edge/acme.sh against Pebble on a private network: a stand-in web server (nginx serving the shared webroot on
+// port 80 under the test domains' aliases) and acme.sh in the edge image, as uid 101 on a read-only root.
 
 const prefix = `bakehouse-acme-${process.pid}`
 const network = `${prefix}-net`
-const images = { pebble: `${prefix}-pebble:test`, web: `${prefix}-web:test`, client: `${prefix}-client:test` }
+const images = { pebble: `${prefix}-pebble:test`, web: `${prefix}-web:test` }
+// The client is the edge image that ships (`docker buildx bake edge`): lego and acme.sh, run as `acme ARGS`.
+const edge = 'bakehouse-edge:latest'
 const volumes = { webroot: `${prefix}-webroot`, state: `${prefix}-state`, certs: `${prefix}-certs` }
 const domains = ['app.acme.test', 'www.acme.test']
 const figures: Record<string, string> = {}
 let pebble: Pebble
 
-// The stand-in edge: Debian's nginx answering the http-01 challenge from the webroot acme.sh writes.
+// The stand-in web server: Debian's nginx answering the http-01 challenge from the webroot acme.sh writes.
 const WEB_DOCKERFILE = `FROM debian:trixie-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx >/dev/null && rm -rf /var/lib/apt/lists/*
 RUN mkdir /webroot && chown 101:101 /webroot
@@ -27,20 +29,10 @@ RUN printf '%s\\n' 'daemon off; pid /tmp/nginx.pid; error_log stderr warn; event
 CMD ["nginx"]
 `
 
-// lego from Debian and acme.sh; the folders a fresh volume copies its owner from belong to uid 101.
-const CLIENT_DOCKERFILE = `FROM debian:trixie-slim
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends lego ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/*
-RUN mkdir /acme /certs /webroot && chown 101:101 /acme /certs /webroot
-COPY acme.sh /usr/local/bin/acme.sh
-USER 101
-ENTRYPOINT ["acme.sh"]
-`
-
-async function build(tag: string, dockerfile: string, files: string[] = []): Promise<void> {
+async function build(tag: string, dockerfile: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`))
   try {
     writeFileSync(join(dir, 'Dockerfile'), dockerfile)
-    for (const file of files) cpSync(join(root, file), join(dir, file.split('/').at(-1) as string))
     await must(['docker', 'build', '--quiet', '--tag', tag, dir])
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -88,7 +80,8 @@ function acme(
     network,
     ...(scratch ? scratchMounts() : mounts()),
     ...acmeEnv(env),
-    images.client,
+    edge,
+    'acme',
     ...args,
   ])
 }
@@ -104,7 +97,7 @@ async function published() {
     `${volumes.certs}:/certs:ro`,
     '--entrypoint',
     'sh',
-    images.client,
+    edge,
     '-c',
     'stat -c "%a %u %i" /certs/edge.pem && ls -A /certs && cat /certs/edge.pem',
   ])
@@ -127,7 +120,7 @@ beforeAll(async () => {
   await Promise.all([
     buildPebbleImage(images.pebble),
     build(images.web, WEB_DOCKERFILE),
-    build(images.client, CLIENT_DOCKERFILE, ['deploy/edge/acme.sh']),
+    must(['docker', 'buildx', 'bake', 'edge'], { cwd: root }),
   ])
   figures.images = `${since(start)} s`
   await must(['docker', 'network', 'create', network])
@@ -138,8 +131,19 @@ beforeAll(async () => {
     image: images.pebble,
     validitySeconds: 2 * 86_400,
   })
-  // A client container first, so the new volumes take the uid 101 owner of its folders.
-  await must(['docker', 'run', '--rm', ...mounts(), '--entrypoint', 'true', images.client])
+  // Containers first whose folders belong to uid 101, so the new volumes take that owner: the edge image has /acme
+  // and /certs, the web server /webroot.
+  await must([
+    'docker',
+    'run',
+    '--rm',
+    '--volume',
+    `${volumes.webroot}:/webroot`,
+    '--entrypoint',
+    'true',
+    images.web,
+  ])
+  await must(['docker', 'run', '--rm', ...mounts(), '--entrypoint', 'true', edge])
   const aliases = domains.flatMap((domain) => ['--network-alias', domain])
   await must([
     'docker',
@@ -216,7 +220,7 @@ describe('deploy/edge/acme.sh', () => {
       `${volumes.certs}:/certs:ro`,
       '--entrypoint',
       'sh',
-      images.client,
+      edge,
       '-c',
       'last=; while :; do h=$(sha256sum < /certs/edge.pem); [ "$h" = "$last" ] || echo "$h"; last=$h; sleep 0.01; done',
     ])
@@ -231,7 +235,8 @@ describe('deploy/edge/acme.sh', () => {
       network,
       ...mounts(),
       ...acmeEnv({ ACME_RENEW_DAYS: '1', ACME_CHECK_INTERVAL: '3600' }),
-      images.client,
+      edge,
+      'acme',
     ])
     const logs = async () => (await run(['docker', 'logs', name])).stderr
     const waitFor = async (text: string, count: number) => {
@@ -355,7 +360,8 @@ describe('deploy/edge/acme.sh failures', () => {
       network,
       ...scratchMounts(),
       ...acmeEnv({ ACME_CA: 'https://nowhere.acme.test/dir', ACME_RETRY_INTERVAL: '1', ACME_CA_ROOT: '' }),
-      images.client,
+      edge,
+      'acme',
     ])
     const deadline = performance.now() + 30_000
     let log = ''

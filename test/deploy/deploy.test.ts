@@ -58,7 +58,7 @@ describe('scripts/deploy.mjs --dry-run', () => {
       'prune',
     ])
       expect(result.stdout).toContain(step)
-    expect(await onNode(`test -e ${serverDir} && echo present || echo absent`)).toBe('absent')
+    expect((await onNode(`test -e ${serverDir} && echo present || echo absent`)).trim()).toBe('absent')
   })
 })
 
