@@ -201,9 +201,9 @@ case $command in
 esac
 
 log "managing $ACME_PEM for $DOMAINS: checks every ${ACME_CHECK_INTERVAL}s, renews within $ACME_RENEW_DAYS days of expiry"
-# The container stops us with SIGTERM: end the sleep and exit at once instead of waiting it out.
+# On stop (SIGTERM, or the edge image's SIGQUIT): end the sleep and exit at once instead of waiting it out.
 sleeper=''
-trap '[ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null; exit 0' TERM INT
+trap '[ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null; exit 0' TERM INT QUIT
 while :; do
   wait_for=$ACME_CHECK_INTERVAL
   locked check || { wait_for=$ACME_RETRY_INTERVAL; log "retrying in ${wait_for}s"; }

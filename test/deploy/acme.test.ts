@@ -257,7 +257,7 @@ describe('deploy/edge/acme.sh', () => {
     expect(loopLog).not.toContain('ordering a certificate')
 
     const start = performance.now()
-    const forced = await run(['docker', 'exec', name, 'acme.sh', 'renew', '--force'])
+    const forced = await run(['docker', 'exec', name, '/etc/edge/acme.sh', 'renew', '--force'])
     figures.forcedRenewal = `${since(start)} s`
     expect(forced.code, forced.stderr).toBe(0)
     expect(forced.stderr).toContain('acme: published /certs/edge.pem')
