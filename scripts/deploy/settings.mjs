@@ -45,6 +45,11 @@ export function settingsFrom(defaults, env, flags = {}) {
     problems.push(`DEPLOY_HOST (--host): expected user@server or an ssh alias, got ${settings.host}`)
   if (!/^[0-9A-Fa-f.:]+$/.test(String(settings.proxyBind)))
     problems.push(`DEPLOY_PROXY_BIND: expected an IP address such as 0.0.0.0, got ${settings.proxyBind}`)
+  // Swarm publishes a port on every address of a node: a narrower bind would be silently ignored.
+  if (settings.mode === 'swarm' && !['0.0.0.0', '::'].includes(String(settings.proxyBind)))
+    problems.push(
+      `DEPLOY_PROXY_BIND: swarm mode publishes on every address of the node and cannot bind ${settings.proxyBind}; use 0.0.0.0 with a firewall, or compose mode`,
+    )
   if (!['compose', 'swarm'].includes(settings.mode))
     problems.push(`DEPLOY_MODE (--mode): expected compose or swarm, got ${settings.mode}`)
   if (!settings.dir.startsWith('/'))

@@ -28,6 +28,14 @@ describe('deploy settings', () => {
     expect(problemsOf({ DEPLOY_PROXY_BIND: '127.0.0.1', DEPLOY_HOST: 'deploy@app.example.com' })).toBe('')
   })
 
+  it('refuse a narrower proxy bind in swarm mode, which would publish on every address anyway', () => {
+    expect(problemsOf({ DEPLOY_MODE: 'swarm', DEPLOY_PROXY_BIND: '127.0.0.1' })).toContain(
+      'swarm mode publishes on every address of the node and cannot bind 127.0.0.1',
+    )
+    expect(problemsOf({ DEPLOY_MODE: 'swarm', DEPLOY_PROXY_BIND: '0.0.0.0' })).toBe('')
+    expect(problemsOf({ DEPLOY_MODE: 'compose', DEPLOY_PROXY_BIND: '127.0.0.1' })).toBe('')
+  })
+
   it('list every bad setting at once', () => {
     const message = problemsOf({ DEPLOY_MODE: 'k8s', DEPLOY_DIR: 'relative', DEPLOY_KEEP_RELEASES: '1' })
     for (const variable of ['DEPLOY_MODE', 'DEPLOY_DIR', 'DEPLOY_KEEP_RELEASES'])
