@@ -52,27 +52,42 @@ async function gate({ settings, ssh }, container, release) {
 }
 
 /**
- * Points the proxy at `name` and waits until it serves `release` through it. The proxy reads deploy/upstream/live on
- * every request (deploy/edge/upstream.js), so the rename switches traffic without a reload: no connection is closed.
+ * The remote script that points the proxy at `name` and waits until it serves `$REL` through it. The proxy reads
+ * deploy/upstream/live on every request (deploy/edge/upstream.js), so the rename switches traffic without a reload:
+ * no connection is closed. Staged, validated, switched: the proxy must reach `name` before the file moves, and a
+ * script that fails, or is killed (a lost SSH connection hangs it up), after the move puts the previous file back.
  */
-async function switchTo({ settings, ssh }, name, release) {
-  const out = await ssh.remote(
-    `
-    printf '%s:3000\\n' ${sq(name)} > deploy/upstream/live.next
-    mv -f deploy/upstream/live.next deploy/upstream/live
+export function switchScript(settings, name) {
+  return `
+    live=deploy/upstream/live
+    printf '%s:3000\\n' ${sq(name)} > "$live.next"
+    cp -p "$live" "$live.previous" 2>/dev/null || rm -f "$live.previous"
+    switched=0 served=0
+    trap 'if [ "$switched" = 1 ] && [ "$served" = 0 ] && [ -f "$live.previous" ]; then mv -f "$live.previous" "$live"; fi; rm -f "$live.next" "$live.previous"' EXIT
+    trap 'exit 1' HUP INT TERM
     # Starts the edge on the first deploy; recreates it only when its image or settings changed.
     compose ${edgeProfiles(settings)} up --detach --wait --no-deps ${edgeServices(settings)} 2>&1 | tail -n 3 >&2
     proxy=$(ps_service proxy | awk '$3 == "running" {print $1}')
+    # Validate: the proxy itself reaches the new container, ready, by the name it is about to use.
+    if ! docker exec "$proxy" curl --silent --fail --max-time 3 --output /dev/null ${sq(`http://${name}:3000/health/ready`)}; then
+      echo "the proxy cannot reach ${name}:3000 (ready); traffic stays where it was" >&2
+      exit 1
+    fi
+    mv -f "$live.next" "$live"
+    switched=1
     for i in $(seq 1 40); do
-      served=$(docker exec "$proxy" curl --silent --max-time 2 http://127.0.0.1:8081/health/live || true)
-      case "$served" in *"\\"release\\":\\"$REL\\""*) echo "$proxy"; exit 0 ;; esac
+      answer=$(docker exec "$proxy" curl --silent --max-time 2 http://127.0.0.1:8081/health/live || true)
+      case "$answer" in *"\\"release\\":\\"$REL\\""*) served=1; echo "$proxy"; exit 0 ;; esac
       sleep 0.25
     done
-    echo "proxy still serves: $served" >&2
+    echo "proxy still serves: $answer" >&2
     exit 1
-  `,
-    { release, nothrow: true },
-  )
+  `
+}
+
+/** Runs `switchScript` on the server; returns an error message, or undefined once the proxy serves `release`. */
+async function switchTo({ settings, ssh }, name, release) {
+  const out = await ssh.remote(switchScript(settings, name), { release, nothrow: true })
   if (out.exitCode !== 0) return `switching the proxy to ${name} failed: ${out.stderr.trim()}`
 }
 

@@ -1,0 +1,84 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { switchScript } from '../../scripts/deploy/cutover.mjs'
+import { run } from '../containers/docker'
+
+// The cutover's switch script in a scratch shell, with docker and compose played by shell functions: what happens to
+// the live upstream file when the proxy cannot reach the new container, never serves it, or the script is hung up.
+
+let dir = ''
+const settings = { domains: [] }
+const upstream = () => readFileSync(join(dir, 'deploy/upstream/live'), 'utf8').trim()
+const leftovers = () => readdirSync(join(dir, 'deploy/upstream')).filter((file) => file !== 'live')
+
+/** Runs the switch to `api-2` with the proxy's answers chosen by `proxy`: reach (ready) and serve (release). */
+function switchWith(proxy: { reach: boolean; serve: 'new' | 'old' | 'hangup' }) {
+  const fakes = `
+    set -eu
+    REL=rel-new
+    compose() { :; }
+    ps_service() { echo "proxy1 bakehouse-proxy-1 running"; }
+    sleep() { :; }
+    docker() {
+      case "$*" in
+        *"api-2:3000/health/ready"*) ${proxy.reach ? 'return 0' : 'return 7'} ;;
+        *"8081/health/live"*) ${
+          proxy.serve === 'new'
+            ? `printf '{"release":"%s"}' "$REL"`
+            : proxy.serve === 'hangup'
+              ? 'kill -HUP $$'
+              : `printf '{"release":"rel-old"}'`
+        } ;;
+      esac
+    }
+  `
+  return run(['sh', '-c', `${fakes}\n${switchScript(settings, 'api-2')}`], { cwd: dir })
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bakehouse-switch-'))
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('the cutover switch (scripts/deploy/cutover.mjs switchScript)', () => {
+  const seed = () => {
+    mkdirSync(join(dir, 'deploy/upstream'), { recursive: true })
+    writeFileSync(join(dir, 'deploy/upstream/live'), 'api-1:3000\n')
+  }
+
+  it('moves traffic to the new container once the proxy reaches it and serves its release', async () => {
+    seed()
+    const result = await switchWith({ reach: true, serve: 'new' })
+    expect(result.code, result.stderr).toBe(0)
+    expect(upstream()).toBe('api-2:3000')
+    expect(leftovers()).toEqual([])
+  })
+
+  it('leaves traffic where it was when the proxy cannot reach the new container', async () => {
+    seed()
+    const result = await switchWith({ reach: false, serve: 'new' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('the proxy cannot reach api-2:3000')
+    expect(upstream()).toBe('api-1:3000')
+    expect(leftovers()).toEqual([])
+  })
+
+  it('puts the previous upstream back when the proxy never serves the new release', async () => {
+    seed()
+    const result = await switchWith({ reach: true, serve: 'old' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('proxy still serves')
+    expect(upstream()).toBe('api-1:3000')
+    expect(leftovers()).toEqual([])
+  })
+
+  it('puts the previous upstream back when the script is hung up mid-switch (a lost SSH connection)', async () => {
+    seed()
+    const result = await switchWith({ reach: true, serve: 'hangup' })
+    expect(result.code).not.toBe(0)
+    expect(upstream()).toBe('api-1:3000')
+    expect(leftovers()).toEqual([])
+  })
+})
