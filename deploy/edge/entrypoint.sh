@@ -10,6 +10,7 @@ case "${1:-nginx}" in
 esac
 
 : "${EDGE_RATE:=50}" "${EDGE_BURST:=100}" "${EDGE_CONNECTIONS:=64}" "${EDGE_BODY_MAX:=2m}" "${EDGE_DOMAINS:=}"
+: "${EDGE_TRUSTED_PROXIES:=}"
 bad=''
 for pair in "EDGE_RATE=$EDGE_RATE" "EDGE_BURST=$EDGE_BURST" "EDGE_CONNECTIONS=$EDGE_CONNECTIONS"; do
   case "${pair#*=}" in '' | *[!0-9]* | 0) bad="$bad ${pair%%=*} (a whole number above 0, got '${pair#*=}')" ;; esac
@@ -21,6 +22,13 @@ domains=$(printf '%s' "$EDGE_DOMAINS" | tr ',A-Z\t\n' ' a-z  ' | tr -s ' ' | sed
 for domain in $domains; do
   case "$domain" in
     *[!a-z0-9.-]* | .* | *. | *..* | -*) bad="$bad EDGE_DOMAINS ('$domain' is not a DNS name)" ;;
+  esac
+done
+# Addresses or CIDR ranges of a TLS terminator in front of the edge, whose X-Forwarded-* the edge believes.
+trusted=$(printf '%s' "$EDGE_TRUSTED_PROXIES" | tr ',\t\n' '   ' | tr -s ' ' | sed 's/^ //; s/ $//')
+for range in $trusted; do
+  case "$range" in
+    *[!0-9a-fA-F.:/]* | */*/* | '') bad="$bad EDGE_TRUSTED_PROXIES ('$range' is not an address or CIDR range)" ;;
   esac
 done
 if [ -n "$bad" ]; then
@@ -42,5 +50,13 @@ else
   envsubst "$vars" < /etc/edge/site-http.conf.template > /tmp/edge/site.conf
   echo 'edge: plain HTTP (no EDGE_DOMAINS)' >&2
 fi
+# The terminators' addresses: nginx takes the client address from their X-Forwarded-For, and their scheme.
+{
+  for range in $trusted; do printf 'set_real_ip_from %s;\n' "$range"; done
+  # shellcheck disable=SC2016 # nginx variables, written as they are.
+  printf 'geo $realip_remote_addr $from_terminator {\n  default 0;\n'
+  for range in $trusted; do printf '  %s 1;\n' "$range"; done
+  printf '}\n'
+} > /tmp/edge/trusted.conf
 envsubst "$vars" < /etc/edge/nginx.conf.template > /tmp/edge/nginx.conf
 exec nginx -c /tmp/edge/nginx.conf -g 'daemon off;'
