@@ -59,10 +59,15 @@ export function settingsFrom(defaults, env, flags = {}) {
   if (settings.healthUrl && !/^https?:\/\//.test(settings.healthUrl))
     problems.push(`DEPLOY_HEALTH_URL: expected an http(s) URL, got ${settings.healthUrl}`)
   // Names go into the edge's config and a server-side script: plain DNS names only, and no wildcard (http-01).
-  settings.domains = String(settings.domain)
-    .toLowerCase()
-    .split(/[\s,]+/)
-    .filter(Boolean)
+  // Each once: nginx refuses a map with a name twice, which would leave the recreated proxy crash-looping.
+  settings.domains = [
+    ...new Set(
+      String(settings.domain)
+        .toLowerCase()
+        .split(/[\s,]+/)
+        .filter(Boolean),
+    ),
+  ]
   for (const name of settings.domains)
     if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$/.test(name))
       problems.push(`DEPLOY_DOMAIN: expected DNS names such as app.example.com (no wildcards), got ${name}`)

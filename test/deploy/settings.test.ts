@@ -36,6 +36,14 @@ describe('deploy settings', () => {
     expect(problemsOf({ DEPLOY_MODE: 'compose', DEPLOY_PROXY_BIND: '127.0.0.1' })).toBe('')
   })
 
+  it('name each domain once, however often it is given: the edge refuses a name listed twice', () => {
+    const env = {
+      DEPLOY_DOMAIN: 'app.example.com, App.example.com www.app.example.com',
+      DEPLOY_ACME_EMAIL: 'ops@example.com',
+    }
+    expect(settingsFrom(defaults, env).domains).toEqual(['app.example.com', 'www.app.example.com'])
+  })
+
   it('list every bad setting at once', () => {
     const message = problemsOf({ DEPLOY_MODE: 'k8s', DEPLOY_DIR: 'relative', DEPLOY_KEEP_RELEASES: '1' })
     for (const variable of ['DEPLOY_MODE', 'DEPLOY_DIR', 'DEPLOY_KEEP_RELEASES'])
