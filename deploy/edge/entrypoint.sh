@@ -1,24 +1,27 @@
 #!/bin/sh
 # The edge image's entrypoint: `nginx` (the default) renders the config from EDGE_* settings and runs nginx in the
-# foreground; `acme` runs the certificate client (acme.sh). A bad setting stops the container with its name.
+# foreground; `check` renders and tests it, then exits (the deploy asks before it replaces a running proxy); `acme`
+# runs the certificate client (acme.sh). A bad setting stops the container with its name.
 set -eu
 
-case "${1:-nginx}" in
+command=${1:-nginx}
+case "$command" in
   acme) shift; exec /etc/edge/acme.sh "$@" ;;
-  nginx) ;;
+  nginx | check) ;;
   *) exec "$@" ;;
 esac
 
-: "${EDGE_RATE:=50}" "${EDGE_BURST:=100}" "${EDGE_CONNECTIONS:=64}" "${EDGE_BODY_MAX:=2m}" "${EDGE_DOMAINS:=}"
+: "${EDGE_RATE:=50}" "${EDGE_BURST:=100}" "${EDGE_CONNECTIONS:=64}" "${EDGE_UPLOADS:=4}" "${EDGE_BODY_MAX:=1m}"
+: "${EDGE_DOMAINS:=}"
 : "${EDGE_TRUSTED_PROXIES:=}"
 bad=''
-for pair in "EDGE_RATE=$EDGE_RATE" "EDGE_BURST=$EDGE_BURST" "EDGE_CONNECTIONS=$EDGE_CONNECTIONS"; do
+for pair in "EDGE_RATE=$EDGE_RATE" "EDGE_BURST=$EDGE_BURST" "EDGE_CONNECTIONS=$EDGE_CONNECTIONS" "EDGE_UPLOADS=$EDGE_UPLOADS"; do
   case "${pair#*=}" in '' | *[!0-9]* | 0) bad="$bad ${pair%%=*} (a whole number above 0, got '${pair#*=}')" ;; esac
 done
 case "$EDGE_BODY_MAX" in '' | *[!0-9kmKM]* | [!0-9]*) bad="$bad EDGE_BODY_MAX (like 2m or 512k, got '$EDGE_BODY_MAX')" ;; esac
 # Commas or spaces between names; each a plain DNS name, so it can go into the config as is.
-# Lowercase, one space between names.
-domains=$(printf '%s' "$EDGE_DOMAINS" | tr ',A-Z\t\n' ' a-z  ' | tr -s ' ' | sed 's/^ //; s/ $//')
+# Lowercase, each name once (nginx refuses a name listed twice), one space between names.
+domains=$(printf '%s' "$EDGE_DOMAINS" | tr ',A-Z\t' ' a-z ' | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ' | sed 's/ $//')
 for domain in $domains; do
   case "$domain" in
     *[!a-z0-9.-]* | .* | *. | *..* | -*) bad="$bad EDGE_DOMAINS ('$domain' is not a DNS name)" ;;
@@ -37,9 +40,9 @@ if [ -n "$bad" ]; then
 fi
 
 mkdir -p /tmp/edge
-export EDGE_RATE EDGE_BURST EDGE_CONNECTIONS EDGE_BODY_MAX
+export EDGE_RATE EDGE_BURST EDGE_CONNECTIONS EDGE_UPLOADS EDGE_BODY_MAX
 # shellcheck disable=SC2016 # envsubst's list of names to replace, not an expansion.
-vars='$EDGE_RATE $EDGE_BURST $EDGE_CONNECTIONS $EDGE_BODY_MAX $EDGE_PRIMARY_DOMAIN $EDGE_DOMAIN_MAP'
+vars='$EDGE_RATE $EDGE_BURST $EDGE_CONNECTIONS $EDGE_UPLOADS $EDGE_BODY_MAX $EDGE_PRIMARY_DOMAIN $EDGE_DOMAIN_MAP'
 if [ -n "$domains" ]; then
   EDGE_PRIMARY_DOMAIN=${domains%% *}
   EDGE_DOMAIN_MAP=$(for domain in $domains; do printf '  %s %s;\n' "$domain" "$domain"; done)
@@ -59,4 +62,5 @@ fi
   printf '}\n'
 } > /tmp/edge/trusted.conf
 envsubst "$vars" < /etc/edge/nginx.conf.template > /tmp/edge/nginx.conf
+if [ "$command" = check ]; then exec nginx -t -q -c /tmp/edge/nginx.conf; fi
 exec nginx -c /tmp/edge/nginx.conf -g 'daemon off;'

@@ -1,5 +1,5 @@
 // The first step of every action: a clean git tree, SSH, Docker and Compose on the server, disk, swarm role.
-import { $ } from 'zx'
+import { $, fs } from 'zx'
 import { fail, info } from './output.mjs'
 
 /** Checks what the action needs before anything changes; returns the server's platform (linux/amd64, …). */
@@ -9,6 +9,13 @@ export async function preflight({ settings, args, action, ssh }) {
     fail(
       'no server configured',
       'pass --host user@server or set DEPLOY_HOST (or host in deploy/config.mjs)',
+      2,
+    )
+  // Read only at upload, after the build: a missing file must stop the deploy before that.
+  if (settings.acmeCaRoot && !fs.existsSync(settings.acmeCaRoot))
+    fail(
+      `DEPLOY_ACME_CA_ROOT: expected a PEM file, got ${settings.acmeCaRoot}, which does not exist`,
+      "point it at your ACME CA's root certificate, or unset it for Let's Encrypt",
       2,
     )
   const status = (await $`git status --porcelain`).stdout.trim()

@@ -1,4 +1,5 @@
 // Getting a release onto the server: bake its image and the edge here, ship them there, upload its compose file.
+import { createHash } from 'node:crypto'
 import { $, fs, path } from 'zx'
 import { fail, info } from './output.mjs'
 import { sq } from './ssh.mjs'
@@ -50,14 +51,27 @@ export async function bake(ctx, release, platform) {
     )
   const size = (await $`docker image inspect --format {{.Size}} ${release.image}`.nothrow()).stdout.trim()
   if (size) info(`${release.image}: ${(Number(size) / 1e6).toFixed(1)} MB`)
-  return bakeEdge({ settings }, release, platform, env)
+  return bakeEdge(ctx, release, platform, env)
 }
 
 /**
- * The edge image, always built here and tagged by its content: a deploy that leaves the edge as it was names the same
- * image, so the running proxy is kept (recreating it would close client connections). Returns its name.
+ * What the edge is made of, as a short hash: its Dockerfile stage, the files it copies and its base image as this
+ * machine has it. The same inputs give the same name on any machine, so a deploy that leaves the edge alone keeps the
+ * running proxy (recreating it would close client connections) even where the build itself is not byte-reproducible.
  */
-async function bakeEdge({ settings }, release, platform, env) {
+async function edgeInputs(root) {
+  const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8')
+  const stage = /^FROM (\S+) AS edge\b[\s\S]*?(?=^FROM |(?![\s\S]))/m.exec(dockerfile)
+  if (!stage) fail('the Dockerfile has no `edge` stage', 'restore it from git')
+  const hash = createHash('sha256').update(stage[0])
+  for (const file of fs.readdirSync(path.join(root, 'deploy/edge')).sort())
+    hash.update(`${file}\0`).update(fs.readFileSync(path.join(root, 'deploy/edge', file)))
+  hash.update((await $`docker image inspect --format {{.Id}} ${stage[1]}`).stdout.trim())
+  return hash.digest('hex').slice(0, 12)
+}
+
+/** The edge image, built here and named by its inputs (edgeInputs); pushed too with a registry. Returns its name. */
+async function bakeEdge({ settings, root }, release, platform, env) {
   const build = await $({
     env,
     nothrow: true,
@@ -68,9 +82,8 @@ async function bakeEdge({ settings }, release, platform, env) {
       'fix the build locally (`docker buildx bake edge`), commit, deploy again',
     )
   const repo = `${settings.registry ? `${settings.registry}/` : ''}${settings.image}-edge`
-  const id = (await $`docker image inspect --format {{.Id}} ${repo}:${release.id}`).stdout.trim()
-  const edgeImage = `${repo}:${id.replace(/^sha256:/, '').slice(0, 12)}`
-  // The content tag replaces the per-release one, so deploys leave one local tag per distinct edge.
+  const edgeImage = `${repo}:${await edgeInputs(root)}`
+  // The inputs tag replaces the per-release one, so deploys leave one local tag per distinct edge.
   await $`docker tag ${repo}:${release.id} ${edgeImage}`
   await $`docker image rm ${repo}:${release.id}`.quiet()
   if (settings.registry) {

@@ -10,6 +10,7 @@ const network = `${prefix}-net`
 const edge = `${prefix}-edge`
 const edgeImage = `bakehouse-edge:${bakeEnv.GIT_SHA}`
 let port = 0
+let trustedPort = 0
 const figures: Record<string, unknown> = {}
 
 /**
@@ -48,6 +49,20 @@ function send(
   })
 }
 
+/** One raw request on a fresh connection; the whole answer, as text. */
+function exchange(target: number, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    let answer = ''
+    const socket = net.connect({ host: '127.0.0.1', port: target }, () => socket.write(request))
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1')
+    })
+    socket.on('close', () => resolve(answer))
+    socket.on('error', () => resolve(answer))
+    setTimeout(() => socket.destroy(), 5_000)
+  })
+}
+
 const state = async () =>
   JSON.parse(await must(['docker', 'inspect', '--format', '{{json .State}}', edge])) as {
     OOMKilled: boolean
@@ -71,26 +86,44 @@ beforeAll(async () => {
       'api',
     ],
     ...[`oven/bun:${bunVersion}-slim`, 'bun', '-e'],
-    'Bun.serve({ port: 3000, maxRequestBodySize: 1 << 20, fetch: async (r) => Response.json({ ok: true, bytes: (await r.arrayBuffer()).byteLength }) })',
+    // Echoes what the edge forwarded about the client.
+    "Bun.serve({ port: 3000, maxRequestBodySize: 1 << 20, fetch: async (r) => Response.json({ bytes: (await r.arrayBuffer()).byteLength, for: r.headers.get('x-forwarded-for'), proto: r.headers.get('x-forwarded-proto'), forwarded: r.headers.get('forwarded') }) })",
   ])
-  // compose.prod.yaml's hardening and limits for the proxy service.
-  await must([
-    ...['docker', 'run', '--detach', '--name', edge, '--network', network, '--publish', '127.0.0.1::8080'],
-    ...['--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true', '--init'],
-    ...['--tmpfs', '/tmp:size=64m,uid=101,gid=101,mode=0700', '--memory', '128m', '--cpus', '0.5'],
-    edgeImage,
-  ])
-  port = Number((await must(['docker', 'port', edge, '8080'])).trim().split(':').pop())
-  const deadline = performance.now() + 20_000
-  while (performance.now() < deadline) {
-    const answer = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined)
-    if (answer?.status === 200) break
-    await Bun.sleep(200)
-  }
+  port = await startEdge(edge)
+  // A second edge that believes a TLS terminator at the test network's gateway, where published ports arrive from.
+  const gateway = (
+    await must(['docker', 'network', 'inspect', '--format', '{{(index .IPAM.Config 0).Gateway}}', network])
+  ).trim()
+  trustedPort = await startEdge(`${edge}-behind`, {
+    EDGE_TRUSTED_PROXIES: gateway,
+    EDGE_RATE: '1',
+    EDGE_BURST: '1',
+  })
 })
 
+/** An edge container with compose.prod.yaml's hardening and limits for the proxy; returns its published port. */
+async function startEdge(name: string, env: Record<string, string> = {}): Promise<number> {
+  await must([
+    ...['docker', 'run', '--detach', '--name', name, '--network', network, '--publish', '127.0.0.1::8080'],
+    ...['--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true', '--init'],
+    ...['--tmpfs', '/tmp:size=64m,uid=101,gid=101,mode=0700', '--memory', '128m', '--cpus', '0.5'],
+    ...Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+    edgeImage,
+  ])
+  const published = Number((await must(['docker', 'port', name, '8080'])).trim().split(':').pop())
+  const deadline = performance.now() + 20_000
+  while (performance.now() < deadline) {
+    const answer = await fetch(`http://127.0.0.1:${published}/`).catch(() => undefined)
+    if (answer?.status === 200) return published
+    await Bun.sleep(200)
+  }
+  throw new Error(
+    `expected ${name} to serve within 20 s, got:\n${(await run(['docker', 'logs', name])).stderr}`,
+  )
+}
+
 afterAll(async () => {
-  await run(['docker', 'rm', '--force', edge, `${prefix}-api`])
+  await run(['docker', 'rm', '--force', edge, `${edge}-behind`, `${prefix}-api`])
   await run(['docker', 'network', 'rm', network])
   console.log(`edge figures: ${JSON.stringify(figures)}`)
 })
@@ -105,34 +138,97 @@ describe('the edge image under hostile clients', () => {
     expect(Math.max(...answers.map((a) => a.answeredMs))).toBeLessThan(1_000)
   })
 
-  it('12 connections streaming 1.9 MB each and then stalling cost bounded buffer space, not the memory limit', async () => {
-    // Chunked bodies just under the edge's 2 MB limit: buffered to /tmp, then the client goes quiet.
-    const chunk = 1_900_000
+  it('12 uploads from one address, stalled: 4 buffer (bounded), 8 get 429 at once, none outlives the body timeout', async () => {
+    // Chunked bodies just under the edge's 1 MiB limit: buffered to /tmp, then the client goes quiet.
+    const chunk = 1_000_000
     const head = `POST /notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.toString(16)}\r\n`
     const stalled = Array.from({ length: 12 }, () => send(head, chunk, { stallMs: 30_000 }))
     await Bun.sleep(3_000)
     // Meanwhile the edge still serves everyone else.
     const during = await fetch(`http://127.0.0.1:${port}/`)
     const memory = await must(['docker', 'stats', '--no-stream', '--format', '{{.MemUsage}}', edge])
+    // nginx unlinks its buffer files at once: the file system's use, not a listing, shows them.
+    const buffered =
+      (await must(['docker', 'exec', edge, 'df', '-k', '/tmp'])).trim().split('\n')[1]?.split(/\s+/)[2] ?? ''
     const answers = await Promise.all(stalled)
     figures.stalledUploads = {
       memoryDuring: memory.trim(),
-      closedAfter: answers.map((a) => `${a.status || 'no answer'} after ${Math.round(a.ms / 100) / 10} s`),
+      bufferedKiB: Number.parseInt(buffered, 10),
+      answers: answers.map((a) => `${a.status || 'no answer'} after ${Math.round(a.ms / 100) / 10} s`),
     }
     expect(during.status).toBe(200)
+    const refused = answers.filter((a) => a.status === 429)
+    const dropped = answers.filter((a) => a.status === 0)
+    expect([refused.length, dropped.length]).toEqual([8, 4])
+    expect(Math.max(...refused.map((a) => a.answeredMs))).toBeLessThan(2_000)
     // client_body_timeout (10 s): nginx closes each stalled upload without an answer, freeing its buffer.
-    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(0))
-    expect(Math.min(...answers.map((a) => a.ms))).toBeGreaterThan(9_000)
-    expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(15_000)
+    expect(Math.min(...dropped.map((a) => a.ms))).toBeGreaterThan(9_000)
+    expect(Math.max(...dropped.map((a) => a.ms))).toBeLessThan(15_000)
+    expect(Number.parseInt(buffered, 10)).toBeGreaterThan(3 * 950)
+    expect(Number.parseInt(buffered, 10)).toBeLessThanOrEqual(4 * 1024 + 256)
     expect(await state()).toMatchObject({ OOMKilled: false, Running: true, Restarting: false })
   })
 
-  it('a body over the limit sent in chunks is cut off at 2 MB with 413', async () => {
+  it('a body over the limit sent in chunks is cut off at 1 MiB with 413', async () => {
     const chunk = 3_000_000
     const head = `POST /notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.toString(16)}\r\n`
     const answer = await send(head, chunk, { stallMs: 15_000 })
     expect(answer.status).toBe(413)
     expect(await state()).toMatchObject({ OOMKilled: false, Running: true })
+  })
+
+  // Malformed HTTP is refused by nginx itself, before any location (its short HTML page): the status is what counts.
+  it('refuses malformed requests with their own status, not a 500', async () => {
+    const cases = [
+      ['a 20 kB URI', `GET /${'x'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+      [
+        'Content-Length with chunked',
+        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        400,
+      ],
+      [
+        'an unknown transfer coding',
+        'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+        501,
+      ],
+    ] as const
+    for (const [what, request, status] of cases) {
+      const raw = await exchange(port, request)
+      expect([what, raw.split('\r\n')[0]]).toEqual([
+        what,
+        expect.stringMatching(new RegExp(`^HTTP/1.1 ${status} `)),
+      ])
+    }
+  })
+
+  it('believes X-Forwarded-* only from a trusted terminator, and limits the clients it names', async () => {
+    const spoofed = {
+      'x-forwarded-for': '203.0.113.9',
+      'x-forwarded-proto': 'https',
+      forwarded: 'for=6.6.6.6',
+    }
+    // Straight from a client: its claims are replaced by what the edge saw.
+    const direct = (await (await fetch(`http://127.0.0.1:${port}/`, { headers: spoofed })).json()) as Record<
+      string,
+      string
+    >
+    expect(direct.for).not.toContain('203.0.113.9')
+    expect(direct.proto).toBe('http')
+    expect(direct.forwarded).toBeNull()
+    // Through the trusted terminator: its client and scheme are passed on, and each client has its own rate.
+    const behind = (url: string, client: string) =>
+      fetch(url, { headers: { 'x-forwarded-for': client, 'x-forwarded-proto': 'https' } })
+    const first = await behind(`http://127.0.0.1:${trustedPort}/`, '203.0.113.9')
+    expect(await first.json()).toMatchObject({ for: '203.0.113.9', proto: 'https' })
+    const statuses = async (client: string) =>
+      Promise.all(
+        Array.from(
+          { length: 4 },
+          async () => (await behind(`http://127.0.0.1:${trustedPort}/`, client)).status,
+        ),
+      )
+    expect(await statuses('203.0.113.9')).toContain(429)
+    expect((await behind(`http://127.0.0.1:${trustedPort}/`, '198.51.100.7')).status).toBe(200)
   })
 
   it('a client that never finishes its headers is dropped after the header timeout', async () => {

@@ -1,5 +1,5 @@
-// The api address nginx proxies to, read per request from the file the deploy renames into place: switching
-// releases takes effect on the next request, with no reload, so no client connection is ever closed.
+// The edge's njs: the api address nginx proxies to, read per request from the file the deploy renames into place:
+// switching releases takes effect on the next request, with no reload, so no client connection is ever closed.
 const fs = require('fs')
 
 const LIVE = '/etc/edge/upstream/live'
