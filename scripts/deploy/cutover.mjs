@@ -53,7 +53,7 @@ async function gate({ settings, ssh }, container, release) {
 
 /**
  * The remote script that points the proxy at `name` and waits until it serves `$REL` through it. The proxy reads
- * deploy/upstream/live on every request (deploy/edge/edge.js), so the rename switches traffic without a reload:
+ * deploy/upstream/live on every request (deploy/edge/upstream.js), so the rename switches traffic without a reload:
  * no connection is closed. Staged, validated, switched: the proxy must reach `name` before the file moves, and a
  * script that fails, or is killed (a lost SSH connection hangs it up), after the move puts the previous file back.
  */
@@ -71,13 +71,13 @@ export function switchScript(settings, name) {
       echo "the edge refuses its settings, so the running proxy is kept: $checked" >&2
       exit 1
     fi
-    ${settings.domains.length ? '' : '# No domain (any more): no certificate client.
-    compose --profile https rm --stop --force acme >/dev/null 2>&1 || true'}
+    ${settings.domains.length ? '' : '# No domain (any more): no certificate client.'}
+    ${settings.domains.length ? '' : 'compose --profile https rm --stop --force acme >/dev/null 2>&1 || true'}
     # Starts the edge on the first deploy; recreates it only when its image or settings changed.
-    compose $edgeProfiles(settings)up --detach --wait --no-deps $edgeServices(settings)2>&1 | tail -n 3 >&2
+    compose ${edgeProfiles(settings)} up --detach --wait --no-deps ${edgeServices(settings)} 2>&1 | tail -n 3 >&2
     proxy=$(ps_service proxy | awk '$3 == "running" {print $1}')
     # Validate: the proxy itself reaches the new container, ready, by the name it is about to use.
-    if ! docker exec "$proxy" curl --silent --fail --max-time 3 --output /dev/null $sq(`http://${name}:3000/health/ready`); then
+    if ! docker exec "$proxy" curl --silent --fail --max-time 3 --output /dev/null ${sq(`http://${name}:3000/health/ready`)}; then
       echo "the proxy cannot reach ${name}:3000 (ready); traffic stays where it was" >&2
       exit 1
     fi
@@ -96,7 +96,7 @@ export function switchScript(settings, name) {
 /** Runs `switchScript` on the server; returns an error message, or undefined once the proxy serves `release`. */
 async function switchTo({ settings, ssh }, name, release) {
   const out = await ssh.remote(switchScript(settings, name), { release, nothrow: true })
-  if (out.exitCode !== 0) return `switching the proxy to $namefailed: $out.stderr.trim()`
+  if (out.exitCode !== 0) return `switching the proxy to ${name} failed: ${out.stderr.trim()}`
 }
 
 /** Stops (SIGTERM, then `grace` seconds) and removes containers, printing their logs first when asked. */
@@ -108,7 +108,7 @@ async function removeContainers({ ssh }, containers, { grace = 15, logs = false 
       nothrow: true,
     })
     console.error(
-      chalk.dim(`---- logs of $containers.map((c) => c.name).join(', ')----\n$out.stdout.trim()\n----`),
+      chalk.dim(`---- logs of ${containers.map((c) => c.name).join(', ')} ----\n${out.stdout.trim()}\n----`),
     )
   }
   // docker stop sends SIGTERM: the api stops accepting, drains in-flight requests, closes its pool, exits 0.

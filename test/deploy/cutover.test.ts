@@ -13,12 +13,19 @@ const settings = { domains: [] }
 const upstream = () => readFileSync(join(dir, 'deploy/upstream/live'), 'utf8').trim()
 const leftovers = () => readdirSync(join(dir, 'deploy/upstream')).filter((file) => file !== 'live')
 
-/** Runs the switch to `api-2` with the proxy's answers chosen by `proxy`: reach (ready) and serve (release). */
-function switchWith(proxy: { reach: boolean; serve: 'new' | 'old' | 'hangup' }) {
+/**
+ * Runs the switch to `api-2` with the proxy's answers chosen by `proxy`: whether the edge accepts its settings
+ * (check), reaches the new container (ready) and serves it (release).
+ */
+function switchWith(proxy: { check?: boolean; reach: boolean; serve: 'new' | 'old' | 'hangup' }) {
   const fakes = `
     set -eu
     REL=rel-new
-    compose() { :; }
+    compose() {
+      case "$*" in
+        *" proxy check") ${proxy.check === false ? 'echo "edge: invalid settings: EDGE_RATE (a whole number above 0, got \'0\')"; return 2' : ':'} ;;
+      esac
+    }
     ps_service() { echo "proxy1 bakehouse-proxy-1 running"; }
     sleep() { :; }
     docker() {
@@ -53,6 +60,16 @@ describe('the cutover switch (scripts/deploy/cutover.mjs switchScript)', () => {
     const result = await switchWith({ reach: true, serve: 'new' })
     expect(result.code, result.stderr).toBe(0)
     expect(upstream()).toBe('api-2:3000')
+    expect(leftovers()).toEqual([])
+  })
+
+  it('keeps the running proxy when the edge refuses its settings', async () => {
+    seed()
+    const result = await switchWith({ check: false, reach: true, serve: 'new' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('the edge refuses its settings, so the running proxy is kept')
+    expect(result.stderr).toContain('EDGE_RATE')
+    expect(upstream()).toBe('api-1:3000')
     expect(leftovers()).toEqual([])
   })
 
