@@ -138,6 +138,46 @@ describe('deploy with DEPLOY_DOMAIN: HTTPS from an ACME CA (Pebble)', () => {
     expect(hsts.trim()).toBe('strict-transport-security: max-age=63072000')
   })
 
+  it('runs the proxy and the certificate client hardened like the rest of compose.prod.yaml', async () => {
+    for (const service of ['proxy', 'acme']) {
+      const inspected = JSON.parse(
+        await node.sh(
+          `docker inspect "$(docker ps -q --filter label=com.docker.compose.service=${service})" --format '{{json .}}'`,
+        ),
+      ) as {
+        Config: { User: string }
+        HostConfig: {
+          ReadonlyRootfs: boolean
+          CapDrop: string[]
+          CapAdd: string[] | null
+          SecurityOpt: string[]
+          Memory: number
+          PidsLimit: number
+        }
+      }
+      const { HostConfig: host } = inspected
+      expect({
+        service,
+        user: inspected.Config.User,
+        readOnly: host.ReadonlyRootfs,
+        capDrop: host.CapDrop,
+        capAdd: host.CapAdd ?? [],
+        noNewPrivileges: host.SecurityOpt.includes('no-new-privileges:true'),
+        memoryLimited: host.Memory > 0,
+        pidsLimited: host.PidsLimit > 0,
+      }).toEqual({
+        service,
+        user: '101:101',
+        readOnly: true,
+        capDrop: ['ALL'],
+        capAdd: [],
+        noNewPrivileges: true,
+        memoryLimited: true,
+        pidsLimited: true,
+      })
+    }
+  })
+
   it('offers TLS 1.2 and 1.3 only', async () => {
     const handshake = (maxVersion: tls.SecureVersion) =>
       new Promise<string>((resolve) => {
