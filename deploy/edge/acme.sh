@@ -150,19 +150,22 @@ publish() {
   log "published $ACME_PEM for $(printf '%s' "$DOMAINS" | sed 's/ /, /g'), expires $expiry"
 }
 
-# A new order when forced, when there is no certificate yet, or when the CA or the names changed; else a renewal
-# that lego skips unless the certificate has at most ACME_RENEW_DAYS left.
+# A new order when there is no certificate yet, or when the CA or the names changed; else a renewal, which lego
+# skips unless the certificate has at most ACME_RENEW_DAYS left (forced: whatever it has left). Renewals keep the
+# key: nginx opens edge.pem once for the chain and once for the key, so a rename between the two must still pair a
+# certificate with its key.
 obtain() {
   force=$1
   request="$ACME_CA $DOMAINS"
-  if [ "$force" = force ] || [ ! -s "$LEGO_DIR/certificates/$(first_domain).crt" ] ||
-    [ "$(cat "$REQUEST_FILE" 2>/dev/null)" != "$request" ]; then
+  if [ ! -s "$LEGO_DIR/certificates/$(first_domain).crt" ] || [ "$(cat "$REQUEST_FILE" 2>/dev/null)" != "$request" ]; then
     log "ordering a certificate for $DOMAINS from $ACME_CA"
     lego_cmd run || { explain_failure; return 1; }
     printf '%s\n' "$request" >"$REQUEST_FILE"
   else
+    days=$ACME_RENEW_DAYS
+    [ "$force" = force ] && days=36500
     # lego's random delay of up to 8 minutes spreads cron jobs started on the hour; this loop starts at deploy time.
-    lego_cmd renew --days "$ACME_RENEW_DAYS" --no-random-sleep || { explain_failure; return 1; }
+    lego_cmd renew --days "$days" --reuse-key --no-random-sleep || { explain_failure; return 1; }
   fi
   publish
 }

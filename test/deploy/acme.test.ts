@@ -264,6 +264,9 @@ describe('deploy/edge/acme.sh', () => {
     const replaced = await published()
     expect(replaced.leaf.serialNumber).not.toBe(renewed.leaf.serialNumber)
     expect(replaced.leaf.checkPrivateKey(replaced.key)).toBe(true)
+    // Renewals keep the key, so nginx reading chain and key in two opens across the rename still gets a pair.
+    const der = (key: typeof replaced.key) => key.export({ type: 'pkcs8', format: 'der' }).toString('base64')
+    expect([der(renewed.key), der(replaced.key)]).toEqual([der(first.key), der(first.key)])
     // A rename gives the path a new inode; rewriting in place would keep it.
     expect(replaced.inode).not.toBe(renewed.inode)
     expect(replaced.listing).toBe('edge.pem')
