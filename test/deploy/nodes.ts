@@ -133,6 +133,8 @@ export async function startCluster(
           ...['--network', network, '--label', `dev.bakehouse.test=${prefix}`],
           // Names the first node answers to on the network, e.g. the domain an ACME CA validates.
           ...(name === names[0] ? aliases.flatMap((alias) => ['--network-alias', alias]) : []),
+          // Empty at each start, as on a booting machine: a killed node's stale docker.pid would stop its dockerd.
+          ...['--tmpfs', '/run'],
           // The nested engine's storage on a real file system: overlay2 cannot sit on the container's overlay root.
           ...['--mount', `type=volume,source=${name}-docker,target=/var/lib/docker`],
           ...['--volume', `${dir}:/etc/node-ssh:ro`, '--env', `REGISTRY_PORT=${registryPort}`],
