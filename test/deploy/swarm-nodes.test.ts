@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { must, run, since } from '../containers/docker'
+import { must, since } from '../containers/docker'
 import { commit, deployed, probe, setUpTree, tree } from './harness'
-import { type Cluster, loadImages, type Node, startCluster } from './nodes'
+import { type Cluster, deployEnv, loadImages, type Node, startCluster } from './nodes'
 
 // A real three-node swarm: docker-in-docker nodes on a private network, one manager and two workers, deployed to with
 // `scripts/deploy.mjs --mode swarm` through a registry. Steps match docs/deploy.md "From one server to several".
@@ -16,18 +16,12 @@ let base = ''
 const releases: string[] = []
 
 const env = () => ({
-  DEPLOY_HOST: manager.name,
-  DEPLOY_SSH_CONFIG: cluster.sshConfig,
+  ...deployEnv(cluster, manager),
   DEPLOY_MODE: 'swarm',
-  DEPLOY_DIR: '/srv/bakehouse',
   DEPLOY_PROJECT: stack,
-  DEPLOY_REGISTRY: cluster.registry,
-  DEPLOY_PROXY_BIND: '0.0.0.0',
-  DEPLOY_PROXY_PORT: '80',
-  DEPLOY_HEALTH_URL: base,
 })
 
-/** Running tasks of a service as "node image" lines, sorted, asked of the manager. */
+/** The nodes running tasks of a service, sorted, as the manager sees them. */
 async function tasks(service: string): Promise<string[]> {
   const out = await manager.sh(
     `docker service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' ${stack}_${service}`,
@@ -39,7 +33,7 @@ async function tasks(service: string): Promise<string[]> {
     .sort()
 }
 
-/** Polls until `check` holds, 500 ms apart, for at most `seconds`; returns the seconds it took. */
+/** Polls until `check` holds, 250 ms apart, for at most `seconds`; returns the seconds it took. */
 async function until(what: string, check: () => Promise<boolean>, seconds: number): Promise<number> {
   const start = performance.now()
   while (!(await check())) {
@@ -88,13 +82,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop()
-  if (cluster?.registry)
-    await run([
-      'docker',
-      'image',
-      'rm',
-      ...[...releases, 'latest'].map((tag) => `${cluster.registry}/bakehouse:${tag}`),
-    ])
   tree.remove()
   console.log(`swarm nodes figures: ${JSON.stringify(figures)}`)
 })
