@@ -47,7 +47,6 @@ export async function buildNodeImage(): Promise<void> {
   ])
 }
 
-/** `docker save IMAGES | docker exec -i NODE docker load`: base images present as if the node had pulled them. */
 /** Settings for scripts/deploy.mjs to deploy to `node` through the cluster's registry, its proxy on port 80. */
 export function deployEnv(cluster: Cluster, node: Node): Record<string, string> {
   return {
@@ -63,6 +62,7 @@ export function deployEnv(cluster: Cluster, node: Node): Record<string, string> 
   }
 }
 
+/** `docker save IMAGES | docker exec -i NODE docker load`: base images present as if the node had pulled them. */
 export async function loadImages(node: Node, images: string[]): Promise<void> {
   await must([
     'sh',
