@@ -172,7 +172,7 @@ describe('a three-node swarm (1 manager, 2 workers) deployed to with --mode swar
   })
 
   it('a worker drained and then killed under 20 requests/s fails no request; its replicas move to the other', async () => {
-    // The worker that kept both replicas through the loss above is the one taken out now.
+    // Taken out now: the worker that stayed up through the loss above; the one that rejoined takes its replica.
     const [remaining, gone] = workers as [Node, Node]
     expect(await spreadApi()).toBe(true)
     const traffic = probe('/health/live', base)
