@@ -45,7 +45,7 @@ export async function bake(ctx, release, platform) {
   if (build.exitCode !== 0)
     fail(
       `docker buildx bake ${target} failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
-      settings.registry && /push|registry|denied|unauthorized/i.test(build.stderr)
+      settings.registry && /failed to push|denied|unauthorized|insufficient_scope/i.test(build.stderr)
         ? `check that this machine can push to ${settings.registry} (\`docker login ${settings.registry.split('/')[0]}\`), then deploy again`
         : `fix the build locally (\`docker buildx bake ${target}\`), commit, deploy again`,
     )

@@ -29,7 +29,7 @@ export interface Cluster {
   registry: string
   /** Seconds each step of `startCluster` took, for the report. */
   timings: Record<string, number>
-  /** Removes the nodes, their volumes, the registry and the network; safe to call twice. */
+  /** Removes the nodes, their volumes, the registry, the images pushed to it, the network; safe to call twice. */
   stop(): Promise<void>
 }
 
@@ -45,6 +45,21 @@ export async function buildNodeImage(): Promise<void> {
     join(NODE_DIR, 'node.Dockerfile'),
     NODE_DIR,
   ])
+}
+
+/** Settings for scripts/deploy.mjs to deploy to `node` through the cluster's registry, its proxy on port 80. */
+export function deployEnv(cluster: Cluster, node: Node): Record<string, string> {
+  return {
+    DEPLOY_HOST: node.name,
+    DEPLOY_SSH_CONFIG: cluster.sshConfig,
+    DEPLOY_DIR: '/srv/bakehouse',
+    DEPLOY_REGISTRY: cluster.registry,
+    DEPLOY_PROXY_BIND: '0.0.0.0',
+    DEPLOY_PROXY_PORT: '80',
+    DEPLOY_HEALTH_URL: `http://127.0.0.1:${node.ports[80]}`,
+    // The docker driver: its pushes go out from this machine, where the registry is on 127.0.0.1.
+    BUILDX_BUILDER: 'default',
+  }
 }
 
 /** `docker save IMAGES | docker exec -i NODE docker load`: base images present as if the node had pulled them. */
@@ -75,10 +90,23 @@ export async function startCluster(
   const names = Array.from({ length: count }, (_, i) => `${prefix}-node${i + 1}`)
   const started: string[] = []
   let stopped = false
+  let registryPort = ''
   const stop = async () => {
     if (stopped) return
     stopped = true
     if (started.length) await run(['docker', 'rm', '--force', '--volumes', ...started])
+    // What bake tagged here under the registry's name: its port is this run's own.
+    const pushed = registryPort
+      ? (
+          await run([
+            ...['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],
+            ...['--filter', `reference=127.0.0.1:${registryPort}/*`],
+          ])
+        ).stdout
+          .split('\n')
+          .filter(Boolean)
+      : []
+    if (pushed.length) await run(['docker', 'image', 'rm', ...pushed])
     await run(['docker', 'volume', 'rm', ...names.map((name) => `${name}-docker`)])
     await run(['docker', 'network', 'rm', network])
     // The next run rebuilds it from the build cache in a second or two.
@@ -112,7 +140,6 @@ export async function startCluster(
       ].join('\n'),
     )
     await must(['docker', 'network', 'create', '--label', `dev.bakehouse.test=${prefix}`, network])
-    let registryPort = ''
     if (registry) {
       if ((await run(['docker', 'image', 'inspect', 'registry:2'])).code !== 0)
         throw new Error('expected the image registry:2, got none; run `docker pull registry:2`')
@@ -133,6 +160,8 @@ export async function startCluster(
           ...['--network', network, '--label', `dev.bakehouse.test=${prefix}`],
           // Names the first node answers to on the network, e.g. the domain an ACME CA validates.
           ...(name === names[0] ? aliases.flatMap((alias) => ['--network-alias', alias]) : []),
+          // Empty at each start, as on a booting machine: a killed node's stale docker.pid would stop its dockerd.
+          ...['--tmpfs', '/run'],
           // The nested engine's storage on a real file system: overlay2 cannot sit on the container's overlay root.
           ...['--mount', `type=volume,source=${name}-docker,target=/var/lib/docker`],
           ...['--volume', `${dir}:/etc/node-ssh:ro`, '--env', `REGISTRY_PORT=${registryPort}`],

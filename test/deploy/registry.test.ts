@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { run, since } from '../containers/docker'
+import { since } from '../containers/docker'
 import { commit, deployed, probe, setUpTree, tree } from './harness'
-import { type Cluster, loadImages, type Node, startCluster } from './nodes'
+import { type Cluster, deployEnv, loadImages, type Node, startCluster } from './nodes'
 
 // Shipping through a registry: bake pushes to a registry:2 on the test network, a separate Docker engine (a
 // docker-in-docker node that has the base images but never the app image) pulls, and rollback pulls again.
@@ -14,14 +14,8 @@ let base = ''
 const releases: string[] = []
 
 const env = () => ({
-  DEPLOY_HOST: node.name,
-  DEPLOY_SSH_CONFIG: cluster.sshConfig,
-  DEPLOY_DIR: '/srv/bakehouse',
+  ...deployEnv(cluster, node),
   DEPLOY_PROJECT: 'bakehouse',
-  DEPLOY_REGISTRY: cluster.registry,
-  DEPLOY_PROXY_BIND: '0.0.0.0',
-  DEPLOY_PROXY_PORT: '80',
-  DEPLOY_HEALTH_URL: base,
 })
 const imageOf = (release: string) => `${cluster.registry}/bakehouse:${release}`
 const nodeImages = async () =>
@@ -41,14 +35,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop()
-  // bake tagged each release (and latest) under the registry's name on this engine too.
-  if (cluster?.registry)
-    await run([
-      'docker',
-      'image',
-      'rm',
-      ...[...releases, 'latest'].map((tag) => `${cluster.registry}/bakehouse:${tag}`),
-    ])
   tree.remove()
   console.log(`registry figures: ${JSON.stringify(figures)}`)
 })
