@@ -3,7 +3,7 @@
 // Everything runs through `ssh` and `docker` on the server; secrets stay in the server's env file.
 // This file is the command line; each step lives in scripts/deploy/.
 import { $, chalk, os, path } from 'zx'
-import { createLock } from './deploy/lock.mjs'
+import { createLock, releaseOnSignals } from './deploy/lock.mjs'
 import { createSteps, fail } from './deploy/output.mjs'
 import { preflight } from './deploy/preflight.mjs'
 import { deployRelease, releasePlan } from './deploy/release.mjs'
@@ -78,7 +78,8 @@ const action = args.status
         : 'deploy'
 
 // What every step may use, passed explicitly: nothing else is shared between the files of scripts/deploy/.
-const who = `${os.userInfo().username}@${os.hostname()}`
+// Control characters stripped: it is one field of the server's history.tsv.
+const who = `${os.userInfo().username}@${os.hostname()}`.replace(/[\p{Cc}]/gu, '?')
 const ssh = createSsh(settings)
 const lock = createLock({ settings, ssh, who })
 const steps = createSteps(() => lock.refresh())
@@ -90,13 +91,8 @@ process.on('exit', () => {
   ssh.closeSync()
 })
 
-// Ctrl-C mid-deploy: give the lock back; a half-started container is cleared by the next deploy.
-process.on('SIGINT', async () => {
-  await lock.release().catch(() => {})
-  await ssh.close().catch(() => {})
-  console.error('deploy: interrupted; the lock was released and the previous release keeps serving')
-  process.exit(130)
-})
+// Ctrl-C, a closed terminal or a kill mid-deploy: give the lock back; a half-started container is cleared by the next deploy.
+releaseOnSignals({ lock, ssh })
 
 function printPlan(title, plan) {
   console.log(chalk.bold(`plan (dry run): ${title}`))
@@ -136,6 +132,7 @@ try {
   await ssh.close().catch(() => {})
   fail(
     `${action}: ${error.stderr?.trim() || error.message}`,
-    'the previous release keeps serving; fix the cause and run again (`--status` shows the server)',
+    error.todo ??
+      'the previous release keeps serving; fix the cause and run again (`--status` shows the server)',
   )
 }

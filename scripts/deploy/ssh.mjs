@@ -81,9 +81,9 @@ export function createSsh(settings) {
     /** Whether the server answers at all; the result of `ssh host true`. */
     reach: () => $({ nothrow: true })`ssh -n ${args} ${host} true`,
 
-    /** One raw command, synchronously: for process exit, where nothing asynchronous runs any more. */
-    runSync(command) {
-      spawnSync('ssh', ['-n', ...args, host, command], { stdio: 'ignore' })
+    /** A script, synchronously: for process exit, where nothing asynchronous runs any more. */
+    remoteSync(script) {
+      spawnSync('ssh', ['-n', ...args, host, shell(script)], { stdio: 'ignore' })
     },
 
     async close() {
