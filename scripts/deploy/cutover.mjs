@@ -34,8 +34,8 @@ async function gate({ settings, ssh }, container, release) {
   let last = ''
   for (;;) {
     const out = await ssh.remote(
-      `state=$(docker inspect --format '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}' ${container.id})
-       if docker exec ${container.id} /usr/local/bin/bun -e ${sq(check)} >/dev/null 2>&1; then echo "ready $state"; else echo "waiting $state"; fi`,
+      `state=$(docker inspect --format '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}' ${sq(container.id)})
+       if docker exec ${sq(container.id)} /usr/local/bin/bun -e ${sq(check)} >/dev/null 2>&1; then echo "ready $state"; else echo "waiting $state"; fi`,
       { release, nothrow: true },
     )
     const [verdict, status, restarts, exitCode] = out.stdout.trim().split(' ')
@@ -59,8 +59,10 @@ async function gate({ settings, ssh }, container, release) {
  */
 export function switchScript(settings, name) {
   return `
-    live=deploy/upstream/live
-    printf '%s:3000\\n' ${sq(name)} > "$live.next"
+    live=deploy/upstream/live target=${sq(`${name}:3000`)}
+    printf '%s\\n' "$target" > "$live.next"
+    # Read by the edge (uid 101); created private under the scripts' umask.
+    chmod 0644 "$live.next"
     cp -p "$live" "$live.previous" 2>/dev/null || rm -f "$live.previous"
     switched=0 served=0
     trap 'if [ "$switched" = 1 ] && [ "$served" = 0 ] && [ -f "$live.previous" ]; then mv -f "$live.previous" "$live"; fi; rm -f "$live.next" "$live.previous"' EXIT
@@ -78,7 +80,7 @@ export function switchScript(settings, name) {
     proxy=$(ps_service proxy | awk '$3 == "running" {print $1}')
     # Validate: the proxy itself reaches the new container, ready, by the name it is about to use.
     if ! docker exec "$proxy" curl --silent --fail --max-time 3 --output /dev/null ${sq(`http://${name}:3000/health/ready`)}; then
-      echo "the proxy cannot reach ${name}:3000 (ready); traffic stays where it was" >&2
+      echo "the proxy cannot reach $target (ready); traffic stays where it was" >&2
       exit 1
     fi
     mv -f "$live.next" "$live"
@@ -102,7 +104,7 @@ async function switchTo({ settings, ssh }, name, release) {
 /** Stops (SIGTERM, then `grace` seconds) and removes containers, printing their logs first when asked. */
 async function removeContainers({ ssh }, containers, { grace = 15, logs = false } = {}) {
   if (containers.length === 0) return
-  const ids = containers.map((c) => c.id).join(' ')
+  const ids = containers.map((c) => sq(c.id)).join(' ')
   if (logs) {
     const out = await ssh.remote(`for id in ${ids}; do docker logs --tail 40 "$id" 2>&1; done`, {
       nothrow: true,

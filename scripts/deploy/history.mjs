@@ -7,7 +7,7 @@ export async function readState({ ssh }) {
   const out = await ssh.remote(`
     printf 'current=%s\\n' "$(cat current 2>/dev/null || true)"
     [ -f history.tsv ] && sed 's/^/history=/' history.tsv || true
-    for d in releases/*/; do [ -f "$d/image" ] && printf 'release=%s %s\\n' "$(basename "$d")" "$(cat "$d/image")"; done 2>/dev/null || true
+    for d in releases/*/; do [ -f "$d/image" ] && printf 'release=%s\\t%s\\n' "$(basename "$d")" "$(cat "$d/image")"; done 2>/dev/null || true
   `)
   const state = { current: '', history: [], releases: new Map() }
   for (const line of out.split('\n')) {
@@ -19,7 +19,7 @@ export async function readState({ ssh }) {
       state.history.push({ time, action, id, image, by, duration })
     }
     if (key === 'release') {
-      const [id, image] = value.split(' ')
+      const [id, image] = value.split('\t')
       state.releases.set(id, image)
     }
   }

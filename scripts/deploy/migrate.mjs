@@ -25,7 +25,7 @@ export async function migrate({ ssh }, release) {
 export async function swarmMigrate({ ssh }, release) {
   const result = await ssh.remote(
     `
-    set -a; . ./.env; set +a
+    load_env
     if ! docker service inspect "\${PROJECT}_db" >/dev/null 2>&1; then echo 'no database yet: migrating after the stack starts'; exit 10; fi
     name="\${PROJECT}_migrate"
     docker service rm "$name" >/dev/null 2>&1 || true

@@ -52,8 +52,15 @@ export function settingsFrom(defaults, env, flags = {}) {
     )
   if (!['compose', 'swarm'].includes(settings.mode))
     problems.push(`DEPLOY_MODE (--mode): expected compose or swarm, got ${settings.mode}`)
-  if (!settings.dir.startsWith('/'))
-    problems.push(`DEPLOY_DIR: expected an absolute path, got ${settings.dir}`)
+  // The directory also lands in compose's .env and the stack file, which expand `$` and read quotes and `#`.
+  if (!/^\/[\w./@+,: -]*$/.test(settings.dir))
+    problems.push(
+      `DEPLOY_DIR: expected an absolute path of letters, digits, spaces and . _ - / @ + , :, got ${settings.dir}`,
+    )
+  if (!/^[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*$/.test(settings.image))
+    problems.push(`DEPLOY_IMAGE: expected an image name such as bakehouse or team/api, got ${settings.image}`)
+  if (settings.registry && !/^[A-Za-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)*$/.test(settings.registry))
+    problems.push(`DEPLOY_REGISTRY: expected a registry such as ghcr.io/team, got ${settings.registry}`)
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(settings.project))
     problems.push(`DEPLOY_PROJECT: expected lowercase letters, digits, - and _, got ${settings.project}`)
   if (settings.healthUrl && !/^https?:\/\//.test(settings.healthUrl))

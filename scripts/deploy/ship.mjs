@@ -162,17 +162,18 @@ export async function upload({ settings, root, ssh }, release) {
     printf '%s\\n' "$IMAGE" > "releases/$REL/image"
     # The edge every release runs behind (a rollback keeps it: it only proxies); read by every later compose command.
     printf '%s\\n' ${sq(release.edgeImage)} > edge-image
-    mkdir -p deploy/upstream deploy/acme-ca backups
+    # The edge and acme (uid 101) read these directories through bind mounts; the rest stays private (umask 077).
+    mkdir -p deploy/upstream deploy/acme-ca backups && chmod 0755 deploy/upstream deploy/acme-ca
     ${
       settings.acmeCaRoot
         ? `# The private ACME CA's root, for the acme service (DEPLOY_ACME_CA_ROOT).
-    printf '%s' ${sq(Buffer.from(fs.readFileSync(settings.acmeCaRoot, 'utf8')).toString('base64'))} | base64 -d > deploy/acme-ca/ca.pem`
+    printf '%s' ${sq(Buffer.from(fs.readFileSync(settings.acmeCaRoot, 'utf8')).toString('base64'))} | base64 -d > deploy/acme-ca/ca.pem && chmod 0644 deploy/acme-ca/ca.pem`
         : ''
     }
     ${
       mode === 'swarm'
         ? `# Swarm: the proxy follows the api service by name.
-    printf 'api:3000\\n' > deploy/upstream/live.next && mv -f deploy/upstream/live.next deploy/upstream/live`
+    printf 'api:3000\\n' > deploy/upstream/live.next && chmod 0644 deploy/upstream/live.next && mv -f deploy/upstream/live.next deploy/upstream/live`
         : ''
     }
     if [ ! -f secrets/db_password ]; then

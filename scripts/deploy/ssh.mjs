@@ -20,14 +20,36 @@ function httpsLines(settings) {
   ]
 }
 
+/**
+ * The server's .env read as data, never as shell: each KEY=value line (an `export ` prefix allowed) is exported with
+ * its value taken literally, less one pair of surrounding quotes; other lines are skipped. Nothing in it runs.
+ */
+const LOAD_ENV = [
+  'load_env() {',
+  '  [ -f .env ] || return 0',
+  '  while IFS= read -r line || [ -n "$line" ]; do',
+  `    line=\${line#export }`,
+  '    case "$line" in *=*) ;; *) continue ;; esac',
+  `    key=\${line%%=*} value=\${line#*=}`,
+  // Names only: a key that is not a shell name is skipped rather than handed to export.
+  '    case "$key" in "" | [0-9]* | *[!A-Za-z0-9_]*) continue ;; esac',
+  `    case "$value" in '"'*'"' | "'"*"'") value=\${value#?}; value=\${value%?} ;; esac`,
+  '    export "$key=$value"',
+  '  done < .env',
+  '}',
+]
+
 /** Variables and helpers every remote script starts with. */
 function prelude(settings, release) {
   const { dir, project } = settings
   const lines = [
     'set -eu',
+    // Everything the deploy creates is private to the deploy user; what a container's uid must read is chmod-ed.
+    'umask 077',
     `DIR=${sq(dir)}`,
     `PROJECT=${sq(project)}`,
     'mkdir -p "$DIR" && cd "$DIR"',
+    ...LOAD_ENV,
     // Filters for this project's containers, by the labels compose sets.
     'ps_service() { docker ps --all --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format "{{.ID}} {{.Names}} {{.State}}"; }',
   ]

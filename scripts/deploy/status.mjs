@@ -1,4 +1,5 @@
 // The read-only actions: --status (live release, lock, containers, history, backups) and --logs.
+import { fail } from './output.mjs'
 
 export async function status({ ssh }) {
   const out = await ssh.remote(`
@@ -18,6 +19,13 @@ export async function status({ ssh }) {
 /** The api's, the proxy's and the certificate client's recent logs (--lines N), streamed with --follow. */
 export async function logs({ settings, args, ssh }) {
   const lines = Number(args.lines ?? 100)
+  // It lands in the remote script as a number, so nothing but a number gets there.
+  if (!Number.isInteger(lines) || lines < 0)
+    fail(
+      `--lines: expected a whole number, got ${args.lines}`,
+      'pass --lines 200, or leave it out for 100',
+      2,
+    )
   const follow = args.follow ? '--follow' : ''
   const script =
     settings.mode === 'swarm'

@@ -16,13 +16,12 @@ export function problems(stderr) {
 export async function swarmDeploy({ settings, ssh }, release, { replicas } = {}) {
   const result = await ssh.remote(
     `
-    # The server's own bind address, as data: swarm cannot honour one narrower than every address, so it refuses.
-    bind=$(sed -n 's/^PROXY_BIND=//p' .env | tail -n 1)
-    case "\${bind:-0.0.0.0}" in
+    load_env
+    # The server's own bind address: swarm cannot honour one narrower than every address, so it refuses.
+    case "\${PROXY_BIND:-0.0.0.0}" in
       0.0.0.0|::) ;;
-      *) echo "PROXY_BIND=$bind in $DIR/.env: swarm publishes on every address of the node and cannot bind one; set 0.0.0.0 and restrict access with a firewall, or deploy in compose mode" >&2; exit 6 ;;
+      *) echo "PROXY_BIND=$PROXY_BIND in $DIR/.env: swarm publishes on every address of the node and cannot bind one; set 0.0.0.0 and restrict access with a firewall, or deploy in compose mode" >&2; exit 6 ;;
     esac
-    set -a; . ./.env; set +a
     # Two api replicas by default, so a node or a task can go without downtime; SWARM_REPLICAS in .env changes it.
     API_REPLICAS=\${SWARM_REPLICAS:-2}${replicas === undefined ? '' : `; API_REPLICAS=${replicas}`}
     # The api runs on the workers when the swarm has a ready one (the manager keeps the db and the proxy), else here.

@@ -73,6 +73,17 @@ describe('deploy (compose mode, behind the proxy)', () => {
     // The server generated its own secret and settings; the repository has none.
     expect(await serverFile('secrets/db_password')).toMatch(/^\w{32,}$/)
     expect(await serverFile('.env')).toContain('PROXY_PORT=80')
+    // Private under the scripts' umask 077, but for what the edge (uid 101) reads: the proxy served the release.
+    const modes = await onServer(
+      "stat -c '%n %a' .env secrets deploy/upstream deploy/upstream/live history.tsv",
+    )
+    expect(modes.split('\n')).toEqual([
+      '.env 600',
+      'secrets 700',
+      'deploy/upstream 755',
+      'deploy/upstream/live 644',
+      'history.tsv 600',
+    ])
     expect((await serverFile('current'))?.trim()).toBe(releaseA)
     expect((await history()).at(-1)?.slice(1, 3)).toEqual(['deploy', releaseA])
     expect(await serverFile('deploy.lock/holder')).toBeUndefined()

@@ -44,6 +44,17 @@ describe('deploy settings', () => {
     expect(settingsFrom(defaults, env).domains).toEqual(['app.example.com', 'www.app.example.com'])
   })
 
+  it("refuse a directory or image compose's .env, the stack file or docker would read differently", () => {
+    for (const dir of ['/srv/$(id)', "/srv/it's", '/srv/a"b', '/srv/x #y', '/srv/a\nB=1', '/srv/`id`'])
+      expect(problemsOf({ DEPLOY_DIR: dir })).toContain('DEPLOY_DIR')
+    expect(problemsOf({ DEPLOY_DIR: '/srv/my app, v2/bakehouse_1' })).toBe('')
+    expect(problemsOf({ DEPLOY_IMAGE: "api'$(id)" })).toContain('DEPLOY_IMAGE')
+    expect(problemsOf({ DEPLOY_REGISTRY: 'ghcr.io/team;id' })).toContain('DEPLOY_REGISTRY')
+    expect(problemsOf({ DEPLOY_IMAGE: 'team/api-server', DEPLOY_REGISTRY: 'registry.local:5000/team' })).toBe(
+      '',
+    )
+  })
+
   it('list every bad setting at once', () => {
     const message = problemsOf({ DEPLOY_MODE: 'k8s', DEPLOY_DIR: 'relative', DEPLOY_KEEP_RELEASES: '1' })
     for (const variable of ['DEPLOY_MODE', 'DEPLOY_DIR', 'DEPLOY_KEEP_RELEASES'])
