@@ -34,11 +34,13 @@ const ageOf = (file) => `$(( $(date +%s) - $(stat -c %Y ${file} 2>/dev/null || d
 
 /**
  * One try: take the free lock, or take over one whose age is over `staleSeconds` (under the takeover marker, and only
- * if it is still the lock judged stale). Prints "acquired", or "held AGE HOLDER".
+ * if it is still the lock judged stale). Prints "acquired", "free" (gone meanwhile), or "held AGE HOLDER".
  */
 function acquireScript(token, holder, staleSeconds) {
   return `
     if ${take(token, holder)}; then echo acquired; exit 0; fi
+    # Released between the two commands: try again.
+    [ -d deploy.lock ] || { echo free; exit 0; }
     age=${ageOf('deploy.lock')}
     stale=$(cat deploy.lock/token 2>/dev/null || true)
     if [ "$age" -gt ${staleSeconds} ]; then
@@ -113,6 +115,7 @@ export function createLock({ settings, ssh, who }) {
         info(`lock: ${dir}/deploy.lock (${holder})`)
         return
       }
+      if (out === 'free' && round < TAKEOVER_TRIES) continue
       const match = out.match(/^held (\d+) (.*)$/s)
       if (!match)
         throw new LockError(
