@@ -164,6 +164,8 @@ export async function upload({ settings, root, ssh }, release) {
     printf '%s\\n' ${sq(release.edgeImage)} > edge-image
     # The edge and acme (uid 101) read these directories through bind mounts; the rest stays private (umask 077).
     mkdir -p deploy/upstream deploy/acme-ca backups && chmod 0755 deploy/upstream deploy/acme-ca
+    # What deploys before umask 077 left readable to others becomes private too.
+    chmod -R go= releases && chmod go= . releases history.tsv current edge-image 2>/dev/null || true
     ${
       settings.acmeCaRoot
         ? `# The private ACME CA's root, for the acme service (DEPLOY_ACME_CA_ROOT).

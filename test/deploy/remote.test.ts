@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { $ } from 'zx'
@@ -42,6 +42,9 @@ beforeAll(async () => {
     DEPLOY_MODE: 'swarm',
   })
   ssh = createSsh(settings)
+  // A directory an older deploy left readable to others: the upload makes it private.
+  mkdirSync(join(dir, 'releases/old'), { recursive: true, mode: 0o755 })
+  writeFileSync(join(dir, 'releases/old/image'), 'bakehouse:old\n', { mode: 0o644 })
   const steps = { elapsed: () => '1.0' }
   await upload({ settings, root, ssh }, release)
   await record({ settings, ssh, who, steps }, 'deploy', release)
@@ -59,6 +62,7 @@ describe('files the deploy writes on the server', () => {
     expect({
       '.': mode('.'),
       releases: mode('releases'),
+      'releases/old/image': mode('releases/old/image'),
       [releaseDir]: mode(releaseDir),
       [`${releaseDir}/compose.prod.yaml`]: mode(`${releaseDir}/compose.prod.yaml`),
       [`${releaseDir}/stack.yaml`]: mode(`${releaseDir}/stack.yaml`),
@@ -77,6 +81,7 @@ describe('files the deploy writes on the server', () => {
     }).toEqual({
       '.': '0700',
       releases: '0700',
+      'releases/old/image': '0600',
       [releaseDir]: '0700',
       [`${releaseDir}/compose.prod.yaml`]: '0600',
       [`${releaseDir}/stack.yaml`]: '0600',
