@@ -34,7 +34,8 @@ const ageOf = (file) => `$(( $(date +%s) - $(stat -c %Y ${file} 2>/dev/null || d
 
 /**
  * One try: take the free lock, or take over one whose age is over `staleSeconds` (under the takeover marker, and only
- * if it is still the lock judged stale). Prints "acquired", "free" (gone meanwhile), or "held AGE HOLDER".
+ * if it is still the lock judged stale). Prints "acquired", "took-over AGE HOLDER",
+ * "free" (gone meanwhile), or "held AGE HOLDER".
  */
 function acquireScript(token, holder, staleSeconds) {
   return `
@@ -57,8 +58,9 @@ function acquireScript(token, holder, staleSeconds) {
         printf '%s\\n' ${sq(token)} > deploy.lock.takeover/owner
         # Under the marker no other deploy takes over; the lock must still be stale, not refreshed or replaced.
         if [ ${ageOf('deploy.lock')} -gt ${staleSeconds} ] && [ "$(cat deploy.lock/token 2>/dev/null || true)" = "$stale" ]; then
+          was=$(cat deploy.lock/holder 2>/dev/null || echo unknown)
           rm -rf deploy.lock
-          if ${take(token, holder)}; then ${dropMarker(token)}; echo acquired; exit 0; fi
+          if ${take(token, holder)}; then ${dropMarker(token)}; printf 'took-over %s %s\\n' "$age" "$was"; exit 0; fi
         fi
         ${dropMarker(token)}
       fi
@@ -102,7 +104,14 @@ export function createLock({ settings, ssh, who }) {
     for (let round = 1; ; round++) {
       const result = await ssh.remote(acquireScript(token, holder, staleSeconds), { nothrow: true })
       const out = result.stdout.trim()
-      if (out === 'acquired') {
+      const tookOver = out.match(/^took-over (\d+) (.*)$/s)
+      if (tookOver)
+        console.log(
+          chalk.yellow(
+            `    took over a stale lock (${Math.round(tookOver[1] / 60)} min old) held by ${tookOver[2]}`,
+          ),
+        )
+      if (out === 'acquired' || tookOver) {
         held = true
         lost = ''
         timer = setInterval(() => {
@@ -133,9 +142,7 @@ export function createLock({ settings, ssh, who }) {
           `could not take over the stale lock in ${dir} held by ${current}: another deploy is taking it over`,
           'run again in a minute, or `zx scripts/deploy.mjs --unlock` if no deploy runs',
         )
-      console.log(
-        chalk.yellow(`    taking over a stale lock (${Math.round(age / 60)} min old) held by ${current}`),
-      )
+      info(`the lock held by ${current} is stale, but another deploy is taking it over; trying again`)
       await new Promise((resolve) => setTimeout(resolve, 500 * round))
     }
   }

@@ -273,7 +273,7 @@ describe('deploy (compose mode, behind the proxy)', () => {
     const traffic = probe()
     const clients = keepAliveClients(base, { clients: 4, intervalMs: 50 })
     const result = await deployed(['--rollback'])
-    expect(result.stdout).toContain('taking over a stale lock (120 min old) held by someone@laptop pid 42')
+    expect(result.stdout).toContain('took over a stale lock (120 min old) held by someone@laptop pid 42')
     await Bun.sleep(500)
     const seen = await traffic.stop()
     const kept = await clients.stop()
