@@ -8,6 +8,7 @@ import { swarmMigrate } from '../../scripts/deploy/migrate.mjs'
 import { settingsFrom } from '../../scripts/deploy/settings.mjs'
 import { upload } from '../../scripts/deploy/ship.mjs'
 import { createSsh } from '../../scripts/deploy/ssh.mjs'
+import { swarmDeploy } from '../../scripts/deploy/swarm.mjs'
 import { root } from '../containers/docker'
 import { type SshServer, startSshServer } from './server'
 
@@ -141,5 +142,15 @@ describe("the server's .env", () => {
       'pa ss;touch pwned-semicolon|$(touch pwned-subst)|`touch pwned-backtick`|single $(touch pwned-single)|double value|unset|',
     )
     expect(pwned()).toEqual([])
+  })
+
+  it("gives swarm mode the server's own bind address, quoted or not, which it refuses when narrower", async () => {
+    const env = readFileSync(join(dir, '.env'), 'utf8')
+    await Bun.write(join(dir, '.env'), `${env}PROXY_BIND='127.0.0.1'\n`)
+    // Refused before docker is asked anything.
+    expect(await swarmDeploy({ settings, ssh }, release)).toContain(
+      `PROXY_BIND=127.0.0.1 in ${dir}/.env: swarm publishes on every address`,
+    )
+    await Bun.write(join(dir, '.env'), env)
   })
 })
