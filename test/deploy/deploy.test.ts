@@ -77,7 +77,7 @@ describe('deploy (compose mode, behind the proxy)', () => {
     const modes = await onServer(
       "stat -c '%n %a' .env secrets deploy/upstream deploy/upstream/live history.tsv",
     )
-    expect(modes.split('\n')).toEqual([
+    expect(modes.trim().split('\n')).toEqual([
       '.env 600',
       'secrets 700',
       'deploy/upstream 755',
