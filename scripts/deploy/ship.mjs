@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { $, fs, path } from 'zx'
 import { fail, info } from './output.mjs'
 import { sq } from './ssh.mjs'
-import { stackFile } from './stack.mjs'
+import { serverComposeFile, stackFile } from './stack.mjs'
 
 /** The release of the checked-out commit: its id (the short sha, `-dirty` with local changes) and image. */
 export async function gitRelease({ settings }) {
@@ -143,8 +143,10 @@ export async function upload({ settings, root, ssh }, release) {
   const contents = Object.fromEntries(
     files.map((file) => [file, fs.readFileSync(path.join(root, file), 'utf8')]),
   )
+  const source = contents['compose.prod.yaml']
+  contents['compose.prod.yaml'] = serverComposeFile(source)
   if (mode === 'swarm')
-    contents['stack.yaml'] = stackFile(contents['compose.prod.yaml'], {
+    contents['stack.yaml'] = stackFile(source, {
       dir,
       https: settings.domains.length > 0,
     })

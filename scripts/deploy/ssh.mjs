@@ -57,11 +57,11 @@ function prelude(settings, release) {
     lines.push(
       `REL=${sq(release.id)}`,
       `IMAGE=${sq(release.image)}`,
-      // RELEASE is reported by /health/live; API_PORT=0 lets two api containers run side by side.
-      'RELEASE="$REL" API_PORT=0 API_REPLICAS=1',
+      // RELEASE is reported by /health/live; one api per `up`, the cutover adds the next beside it.
+      'RELEASE="$REL" API_REPLICAS=1',
       // The edge image the last deploy shipped (upload writes it); the bake's default before any.
       'EDGE_IMAGE=$(cat edge-image 2>/dev/null || echo bakehouse-edge:latest)',
-      'export IMAGE RELEASE API_PORT API_REPLICAS EDGE_IMAGE',
+      'export IMAGE RELEASE API_REPLICAS EDGE_IMAGE',
       ...httpsLines(settings),
       // The release's own compose file, with paths (the proxy's upstream directory) resolved against the stable server directory.
       'compose() { docker compose --project-name "$PROJECT" --project-directory "$DIR" --file "$DIR/releases/$REL/compose.prod.yaml" "$@"; }',

@@ -87,6 +87,10 @@ describe('deploy (compose mode, behind the proxy)', () => {
     expect((await serverFile('current'))?.trim()).toBe(releaseA)
     expect((await history()).at(-1)?.slice(1, 3)).toEqual(['deploy', releaseA])
     expect(await serverFile('deploy.lock/holder')).toBeUndefined()
+    // Behind the proxy only: the api publishes no host port.
+    expect(
+      (await onNode('docker port "$(docker ps -q --filter label=com.docker.compose.service=api)"')).trim(),
+    ).toBe('')
     const api = await dockerPs(`label=com.docker.compose.service=api`)
     expect(api.filter((line) => line.includes(project))).toEqual([
       expect.stringMatching(new RegExp(`^${project}-api-\\d+ bakehouse:${releaseA} running$`)),

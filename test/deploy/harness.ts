@@ -163,7 +163,7 @@ export function onNode(script: string): Promise<string> {
 export function onServer(script: string): Promise<string> {
   const prelude = [
     `cd ${serverDir}`,
-    'export IMAGE=$(cat releases/$(cat current)/image) EDGE_IMAGE=$(cat edge-image) RELEASE=$(cat current) API_PORT=0',
+    'export IMAGE=$(cat releases/$(cat current)/image) EDGE_IMAGE=$(cat edge-image) RELEASE=$(cat current)',
     `compose() { docker compose --project-name ${project} --project-directory . --file releases/$RELEASE/compose.prod.yaml "$@"; }`,
   ]
   return onNode(`${prelude.join('\n')}\n${script}`)

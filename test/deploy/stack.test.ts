@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { YAML } from 'zx'
-import { stackFile } from '../../scripts/deploy/stack.mjs'
+import { serverComposeFile, stackFile } from '../../scripts/deploy/stack.mjs'
 
 const compose = readFileSync(join(import.meta.dirname, '../../compose.prod.yaml'), 'utf8')
 const stack = YAML.parse(stackFile(compose, { dir: '/srv/bakehouse', https: true }))
@@ -15,5 +15,15 @@ describe('the swarm stack file', () => {
     expect(tmp('proxy')).toEqual({ type: 'tmpfs', target: '/tmp', tmpfs: { size: 64 * 1024 ** 2 } })
     expect(tmp('acme')).toEqual({ type: 'tmpfs', target: '/tmp', tmpfs: { size: 16 * 1024 ** 2 } })
     expect(tmp('api')).toEqual({ type: 'tmpfs', target: '/tmp' })
+  })
+})
+
+describe('the compose file the deploy runs', () => {
+  it('publishes no api port, so nothing on the server reaches the api around the edge', () => {
+    const server = YAML.parse(serverComposeFile(compose))
+    expect(server.services.api.ports).toBeUndefined()
+    expect(server.services.proxy.ports).toHaveLength(2)
+    expect(server.services.api.read_only).toBe(true)
+    expect(Object.keys(server).filter((key) => key.startsWith('x-'))).toEqual([])
   })
 })
