@@ -30,6 +30,18 @@ export async function swarmDeploy({ settings, ssh }, release, { replicas } = {})
     export IMAGE RELEASE API_REPLICAS API_NODE_ROLE
     docker stack deploy --detach=true --prune ${settings.registry ? '--with-registry-auth' : '--resolve-image never'} --compose-file "releases/$REL/stack.yaml" "$PROJECT" 2>&1 | grep -v '^Ignoring' || true
     service="\${PROJECT}_api"
+    # Start-first places each new task beside the old ones and swarm never moves a running task, so an update can
+    # leave every replica on one worker. Down to one and back up spreads them (scaling down takes from the busiest
+    # node), so losing a worker never stops the api.
+    spread() {
+      [ "$API_NODE_ROLE" = worker ] && [ "$API_REPLICAS" -gt 1 ] || return 0
+      workers=$(docker node ls --filter role=worker --format '{{.Status}} {{.Availability}}' | grep -c '^Ready Active$' || true)
+      nodes=$(docker service ps --filter desired-state=running --format '{{.Node}}' "$service" | sort -u | wc -l)
+      [ "$nodes" -lt "$API_REPLICAS" ] && [ "$nodes" -lt "$workers" ] || return 0
+      docker service scale --detach=false "$service=1" >/dev/null 2>&1
+      docker service scale --detach=false "$service=$API_REPLICAS" >/dev/null 2>&1
+      echo "api: replicas spread again over $(docker service ps --filter desired-state=running --format '{{.Node}}' "$service" | sort -u | wc -l) workers"
+    }
     # Wait for the rolling update (or swarm's own rollback) to finish.
     for i in $(seq 1 ${Math.ceil((settings.readyTimeout + 60) * 2)}); do
       state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{else}}none{{end}}' "$service")
@@ -37,7 +49,7 @@ export async function swarmDeploy({ settings, ssh }, release, { replicas } = {})
       case "$state" in
         completed|none)
           running=$(docker service ls --filter "name=$service" --format '{{.Replicas}}')
-          case "$running" in "$API_REPLICAS/$API_REPLICAS"*) echo "api: $state, $running replicas of $image"; exit 0 ;; esac ;;
+          case "$running" in "$API_REPLICAS/$API_REPLICAS"*) echo "api: $state, $running replicas of $image"; spread; exit 0 ;; esac ;;
         rollback_completed) echo "swarm rolled back: $(docker service inspect --format '{{.UpdateStatus.Message}}' "$service")" >&2; exit 3 ;;
         paused|rollback_paused) echo "update $state: $(docker service inspect --format '{{.UpdateStatus.Message}}' "$service")" >&2; exit 4 ;;
       esac
