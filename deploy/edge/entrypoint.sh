@@ -18,9 +18,8 @@ bad=''
 for pair in "EDGE_RATE=$EDGE_RATE" "EDGE_BURST=$EDGE_BURST" "EDGE_CONNECTIONS=$EDGE_CONNECTIONS" "EDGE_UPLOADS=$EDGE_UPLOADS"; do
   case "${pair#*=}" in '' | *[!0-9]* | 0) bad="$bad ${pair%%=*} (a whole number above 0, got '${pair#*=}')" ;; esac
 done
-case "$EDGE_BODY_MAX" in '' | *[!0-9kmKM]* | [!0-9]*) bad="$bad EDGE_BODY_MAX (like 2m or 512k, got '$EDGE_BODY_MAX')" ;; esac
-# Commas or spaces between names; each a plain DNS name, so it can go into the config as is.
-# Lowercase, each name once (nginx refuses a name listed twice), one space between names.
+case "$EDGE_BODY_MAX" in '' | *[!0-9kmKM]* | [!0-9]*) bad="$bad EDGE_BODY_MAX (like 1m or 512k, got '$EDGE_BODY_MAX')" ;; esac
+# Commas or spaces between names; lowercase, each once (nginx refuses a name listed twice), each a plain DNS name.
 domains=$(printf '%s' "$EDGE_DOMAINS" | tr ',A-Z\t' ' a-z ' | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ' | sed 's/ $//')
 for domain in $domains; do
   case "$domain" in
