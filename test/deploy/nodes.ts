@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { must, run, since } from '../containers/docker'
-import { ensureOpenSsh } from './server'
+import { ensureOpenSsh, SSHD_POLICY } from './server'
 
 // Separate Docker engines acting as servers: docker-in-docker containers built from Debian's docker.io, on a private
 // network this file creates, each with sshd published on 127.0.0.1. Base images are loaded "as if pulled"; the app
@@ -127,15 +127,7 @@ export async function startCluster(
       [
         'HostKey /etc/node-ssh/host_key',
         'AuthorizedKeysFile /etc/node-ssh/authorized_keys',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'PermitRootLogin prohibit-password',
-        'UsePAM no',
-        // The keys are a bind mount from a temp dir, not a home directory with its usual modes.
-        'StrictModes no',
-        // Deploys and probes open many sessions at once.
-        'MaxSessions 50',
-        'MaxStartups 50:30:100',
+        ...SSHD_POLICY,
         '',
       ].join('\n'),
     )

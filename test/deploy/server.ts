@@ -34,6 +34,19 @@ export async function ensureOpenSsh(): Promise<void> {
   )
 }
 
+/** sshd settings every test server shares: root by key only, and room for many parallel sessions. */
+export const SSHD_POLICY = [
+  'PasswordAuthentication no',
+  'KbdInteractiveAuthentication no',
+  'PermitRootLogin prohibit-password',
+  'UsePAM no',
+  // Keys live in a temp dir or a bind mount, not in a home directory with its usual modes.
+  'StrictModes no',
+  // Parallel deploys and probes open many sessions at once.
+  'MaxSessions 50',
+  'MaxStartups 50:30:100',
+]
+
 /** Starts sshd with its own config, host key and client key, all in a temp dir; nothing of the machine's is touched. */
 export async function startSshServer(): Promise<SshServer> {
   await ensureOpenSsh()
@@ -57,15 +70,7 @@ export async function startSshServer(): Promise<SshServer> {
       `HostKey ${join(dir, 'host_key')}`,
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password',
-      'UsePAM no',
-      // Keys live in a temp dir, not in the user's home with its usual modes.
-      'StrictModes no',
-      // Parallel deploys and probes open many sessions at once.
-      'MaxSessions 50',
-      'MaxStartups 50:30:100',
+      ...SSHD_POLICY,
       '',
     ].join('\n'),
   )
