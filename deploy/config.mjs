@@ -31,6 +31,9 @@ export default {
   acmeCaRoot: '',
   // DEPLOY_PROXY_HTTPS_PORT: the server's HTTPS port (on DEPLOY_PROXY_BIND), used with a domain.
   proxyHttpsPort: 443,
+  // DEPLOY_OVERLAY_ENCRYPTION: on (IPsec between swarm nodes for the db and api networks) or off, for kernels
+  // without IPsec ESP, where the api's tasks on other nodes would never start.
+  overlayEncryption: 'on',
   // DEPLOY_CERT_TIMEOUT: seconds the first certificate gets before the deploy fails.
   certTimeout: 120,
   // DEPLOY_READY_TIMEOUT: seconds a new release gets to answer /health/ready before it is thrown away (the gate).

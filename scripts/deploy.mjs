@@ -31,6 +31,7 @@ Options:
   --host HOST            SSH destination (DEPLOY_HOST); a Host alias from your ssh config works
   --mode compose|swarm   one machine behind the proxy, or docker stack deploy on a swarm (DEPLOY_MODE)
   --allow-dirty          deploy uncommitted changes (the release is then <sha>-dirty)
+  --pull                 refresh the base images first (the build's, and postgres on the server in compose mode)
   --verbose              print every command (local and over SSH) and its output
   --help                 this text
 
@@ -38,7 +39,7 @@ Settings: deploy/config.mjs, overridden by DEPLOY_* variables (see that file).
 Docs: docs/deploy.md`
 
 const args = scriptArgs(import.meta.filename, {
-  boolean: ['dry-run', 'status', 'logs', 'follow', 'unlock', 'allow-dirty', 'verbose', 'help'],
+  boolean: ['dry-run', 'status', 'logs', 'follow', 'unlock', 'allow-dirty', 'pull', 'verbose', 'help'],
   string: ['host', 'mode', 'rollback', 'lines'],
   unknown: (arg) => {
     if (arg.startsWith('-')) fail(`unknown option ${arg}`, 'see --help', 2)

@@ -26,12 +26,16 @@ async function runBackup({ settings, ssh }, release, script, todo) {
   return file
 }
 
+// --pull: the newest postgres:17 patch release first; the `up` after it restarts the db on it.
+const PULL_DB = 'compose pull --quiet db || exit 1'
+
 /** Compose mode: the db service is started if needed (a first deploy creates it empty), then dumped. */
 export function backup(ctx, release) {
   return runBackup(
     ctx,
     release,
     `
+    ${ctx.args?.pull ? PULL_DB : ''}
     compose up --detach --wait --no-deps db >/dev/null 2>&1 || { compose up --detach --wait --no-deps db; exit 1; }
     ${dumpAndPrune('compose exec -T db', ctx.settings.keepBackups)}`,
     'check the db container (`--logs`, `--status`) and disk space, then deploy again',
@@ -44,7 +48,7 @@ export function swarmBackup(ctx, release) {
     ctx,
     release,
     `
-    db=$(docker ps --quiet --filter "label=com.docker.swarm.service.name=\${PROJECT}_db" | head -n 1)
+    db=$(docker ps --quiet --filter "label=com.docker.swarm.service.name=${PROJECT}_db" | head -n 1)
     [ -n "$db" ] || { echo 'none'; exit 0; }
     ${dumpAndPrune('docker exec "$db"', ctx.settings.keepBackups)}`,
     'check the db service (`docker service ps`), then deploy again',

@@ -11,17 +11,18 @@ import { swarmDeploy, swarmRollback } from './swarm.mjs'
 import { verify, verifyPlan } from './verify.mjs'
 
 /** Step name → what it will do; the steps `deployRelease` announces, in order. */
-export function releasePlan({ settings }, release) {
+export function releasePlan({ settings, args }, release) {
+  const pull = args?.pull ? '--pull ' : ''
   const { host, dir, mode } = settings
   return {
     preflight: `git tree, ssh ${host}, docker and compose, disk, ${mode} mode`,
     lock: `${dir}/deploy.lock`,
-    bake: `docker buildx bake ${settings.registry ? 'release --push (prod on the docker driver)' : 'prod'} → ${release.image}; edge, tagged by content`,
+    bake: `docker buildx bake ${pull}${settings.registry ? 'release --push (prod on the docker driver)' : 'prod'} → ${release.image}; edge, tagged by content`,
     ship: settings.registry
       ? `push ${release.image} and the edge, pull both on the server`
       : 'docker save | gzip | ssh … docker load, each image the server lacks',
     upload: `compose.prod.yaml → ${dir}/releases/${release.id}/`,
-    backup: `pg_dump --format=custom → ${dir}/backups/, keep ${settings.keepBackups}`,
+    backup: `${pull && mode === 'compose' ? 'compose pull db, then ' : ''}pg_dump --format=custom → ${dir}/backups/, keep ${settings.keepBackups}`,
     migrate: `${release.image} migrate.js, under the migrator's advisory lock`,
     ...(mode === 'swarm'
       ? {

@@ -17,6 +17,7 @@ const ENV = {
   acmeCa: 'DEPLOY_ACME_CA',
   acmeCaRoot: 'DEPLOY_ACME_CA_ROOT',
   proxyHttpsPort: 'DEPLOY_PROXY_HTTPS_PORT',
+  overlayEncryption: 'DEPLOY_OVERLAY_ENCRYPTION',
   certTimeout: 'DEPLOY_CERT_TIMEOUT',
   readyTimeout: 'DEPLOY_READY_TIMEOUT',
   verifyTimeout: 'DEPLOY_VERIFY_TIMEOUT',
@@ -50,6 +51,8 @@ export function settingsFrom(defaults, env, flags = {}) {
     problems.push(
       `DEPLOY_PROXY_BIND: swarm mode publishes on every address of the node and cannot bind ${settings.proxyBind}; use 0.0.0.0 with a firewall, or compose mode`,
     )
+  if (!['on', 'off'].includes(settings.overlayEncryption))
+    problems.push(`DEPLOY_OVERLAY_ENCRYPTION: expected on or off, got ${settings.overlayEncryption}`)
   if (!['compose', 'swarm'].includes(settings.mode))
     problems.push(`DEPLOY_MODE (--mode): expected compose or swarm, got ${settings.mode}`)
   // The directory also lands in compose's .env and the stack file, which expand `$` and read quotes and `#`.

@@ -31,6 +31,8 @@ async function bakeTarget({ settings }) {
 export async function bake(ctx, release, platform) {
   const { settings } = ctx
   const [target, output] = await bakeTarget(ctx)
+  // --pull: the newest base images (Debian's security fixes), not the ones this machine has cached.
+  const pull = ctx.args?.pull ? ['--pull'] : []
   const env = {
     ...process.env,
     GIT_SHA: release.id,
@@ -41,7 +43,7 @@ export async function bake(ctx, release, platform) {
   const build = await $({
     env,
     nothrow: true,
-  })`docker buildx bake ${output} --set ${target}.platform=${platform} ${target}`
+  })`docker buildx bake ${pull} ${output} --set ${target}.platform=${platform} ${target}`
   if (build.exitCode !== 0)
     fail(
       `docker buildx bake ${target} failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
@@ -51,7 +53,7 @@ export async function bake(ctx, release, platform) {
     )
   const size = (await $`docker image inspect --format {{.Size}} ${release.image}`.nothrow()).stdout.trim()
   if (size) info(`${release.image}: ${(Number(size) / 1e6).toFixed(1)} MB`)
-  return bakeEdge(ctx, release, platform, env)
+  return bakeEdge(ctx, release, platform, { env, pull })
 }
 
 /**
@@ -71,11 +73,11 @@ async function edgeInputs(root) {
 }
 
 /** The edge image, built here and named by its inputs (edgeInputs); pushed too with a registry. Returns its name. */
-async function bakeEdge({ settings, root }, release, platform, env) {
+async function bakeEdge({ settings, root }, release, platform, { env, pull }) {
   const build = await $({
     env,
     nothrow: true,
-  })`docker buildx bake --load --set edge.platform=${platform} edge`
+  })`docker buildx bake ${pull} --load --set edge.platform=${platform} edge`
   if (build.exitCode !== 0)
     fail(
       `docker buildx bake edge failed:\n${build.stderr.split('\n').slice(-25).join('\n')}`,
@@ -137,7 +139,7 @@ export async function ship({ settings, ssh }, release) {
 /** Writes the release's files under releases/<id>/; the first deploy also creates the server's settings and secret. */
 export async function upload({ settings, root, ssh }, release) {
   const { dir, mode } = settings
-  const files = ['compose.prod.yaml']
+  const files = ['compose.prod.yaml', 'deploy/db/roles.sh']
   for (const file of files)
     if (!fs.existsSync(path.join(root, file))) fail(`${file} is missing`, 'restore it from git')
   const contents = Object.fromEntries(
@@ -149,6 +151,7 @@ export async function upload({ settings, root, ssh }, release) {
     contents['stack.yaml'] = stackFile(source, {
       dir,
       https: settings.domains.length > 0,
+      encrypted: settings.overlayEncryption === 'on',
     })
   // Each file travels base64-encoded inside the script, so no quoting can change it.
   const writes = Object.entries(contents)
@@ -165,7 +168,9 @@ export async function upload({ settings, root, ssh }, release) {
     # The edge every release runs behind (a rollback keeps it: it only proxies); read by every later compose command.
     printf '%s\\n' ${sq(release.edgeImage)} > edge-image
     # The edge and acme (uid 101) read these directories through bind mounts; the rest stays private (umask 077).
-    mkdir -p deploy/upstream deploy/acme-ca backups && chmod 0755 deploy/upstream deploy/acme-ca
+    mkdir -p deploy/upstream deploy/acme-ca deploy/db backups && chmod 0755 deploy deploy/upstream deploy/acme-ca deploy/db
+    # The db container (uid 999) runs it on its first start through a bind mount, as a program, not sourced.
+    cp "releases/$REL/deploy/db/roles.sh" deploy/db/roles.sh.next && chmod 0755 deploy/db/roles.sh.next && mv -f deploy/db/roles.sh.next deploy/db/roles.sh
     # What deploys before umask 077 left readable to others becomes private too.
     chmod -R go= releases && chmod go= . releases history.tsv current edge-image 2>/dev/null || true
     ${

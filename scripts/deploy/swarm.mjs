@@ -55,7 +55,7 @@ export async function swarmDeploy({ settings, ssh }, release, { replicas } = {})
       esac
       sleep 0.5
     done
-    echo "the update did not finish: state $state" >&2
+    echo "the update did not finish: state $state (tasks left in Starting on other nodes: their kernel may lack IPsec ESP for the encrypted overlays, see DEPLOY_OVERLAY_ENCRYPTION)" >&2
     exit 5
   `,
     { release, nothrow: true },

@@ -23,8 +23,8 @@ beforeAll(async () => {
     baseUrl: `http://127.0.0.1:${port}`,
     api: await containerOf('api'),
     db: await containerOf('db'),
-    // The development credentials written in compose.yaml.
-    database: { name: 'bakehouse', role: 'bakehouse', password: 'bakehouse' },
+    // The development credentials written in compose.yaml: there the app logs in as the superuser.
+    database: { name: 'bakehouse', role: 'bakehouse', password: 'bakehouse', superuser: 'bakehouse' },
     release: 'unknown',
   })
   console.log(`contract, dev stack: up and ready in ${since(start)} s`)

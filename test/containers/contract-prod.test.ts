@@ -20,10 +20,11 @@ beforeAll(async () => {
     baseUrl: stack.base,
     api: await stack.containerOf('api'),
     db: await stack.containerOf('db'),
-    // POSTGRES_USER/POSTGRES_DB of compose.prod.yaml's defaults; the password is the stack's secret file.
+    // compose.prod.yaml's defaults: the app's role made by deploy/db/roles.sh, the password the stack's secret file.
     database: {
       name: 'bakehouse',
-      role: 'bakehouse',
+      role: 'bakehouse_app',
+      superuser: 'bakehouse',
       password: readFileSync(stack.passwordFile, 'utf8').trim(),
     },
     release: env.RELEASE,

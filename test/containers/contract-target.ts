@@ -10,7 +10,8 @@ interface Stack {
   /** Container ids of the running services. */
   api: string
   db: string
-  database: { name: string; role: string; password: string }
+  /** The app's login, and the superuser the SQL runs as over the db container's socket. */
+  database: { name: string; role: string; password: string; superuser: string }
   release: string
 }
 
@@ -32,7 +33,7 @@ export async function stackTarget(stack: Stack): Promise<ContractTarget> {
       '--tuples-only',
       '--no-align',
       '--quiet',
-      `--username=${stack.database.role}`,
+      `--username=${stack.database.superuser}`,
       `--dbname=${database === 'app' ? stack.database.name : 'postgres'}`,
       `--command=${json ?? query}`,
     ])
@@ -45,10 +46,11 @@ export async function stackTarget(stack: Stack): Promise<ContractTarget> {
     const ready = await fetch(`${stack.baseUrl}/health/ready`)
     if (ready.status !== 200) throw new Error(`expected ${stack.name} to be ready, got ${ready.status}`)
   }, 60)
+  const { superuser: _superuser, ...database } = stack.database
   return {
     name: stack.name,
     baseUrl: stack.baseUrl,
-    database: { ...stack.database, roleIsSuperuser: role?.rolsuper === true },
+    database: { ...database, roleIsSuperuser: role?.rolsuper === true },
     bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
     release: stack.release,
     sql,

@@ -190,8 +190,14 @@ describe('bun run init <name>', () => {
       await ok(['docker', 'compose', '-f', 'compose.prod.yaml', 'config', '--format', 'json'], prodEnv),
     )
     expect(prod.name).toBe(`${target}-prod`)
-    expect(prod.services.db.environment).toMatchObject({ POSTGRES_USER: target, POSTGRES_DB: target })
-    expect(prod.services.api.environment).toMatchObject({ DATABASE_USER: target, DATABASE_NAME: target })
+    // The app's own role (deploy/db/roles.sh) in snake case, as the name is beside an underscore.
+    const appRole = `${target.replaceAll('-', '_')}_app`
+    expect(prod.services.db.environment).toMatchObject({
+      POSTGRES_USER: target,
+      POSTGRES_DB: target,
+      DATABASE_APP_USER: appRole,
+    })
+    expect(prod.services.api.environment).toMatchObject({ DATABASE_USER: appRole, DATABASE_NAME: target })
 
     const devcontainer = ['-f', 'compose.yaml', '-f', '.devcontainer/compose.devcontainer.yaml']
     const attached = JSON.parse(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   bake,
@@ -14,6 +15,10 @@ import {
 
 const { project, passwordFile, port, base, env, composeArgs, compose, containerOf, remove } =
   await prodStack('prod')
+
+/** SQL as the cluster's superuser, over the db container's own socket. */
+const sql = (query: string) =>
+  compose('exec', '-T', 'db', 'psql', '--username=bakehouse', '--dbname=bakehouse', '-At', '-c', query)
 
 async function up(): Promise<void> {
   const start = performance.now()
@@ -95,6 +100,66 @@ describe('compose.prod.yaml', () => {
     expect((await inspect('network', `${project}_backend`)).Internal).toBe(true)
     const api = await inspect('container', await containerOf('api'))
     expect(api.NetworkSettings.Ports['3000/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }])
+  })
+
+  it('connects the api as the owner of its database, never a superuser; the superuser has no network login', async () => {
+    // A query, so the pool holds a connection to look at (the db restarted in an earlier case).
+    expect((await fetch(`${base}/notes`)).status).toBe(200)
+    expect(
+      await sql(`select distinct a.usename || ' ' || r.rolsuper from pg_stat_activity a join pg_roles r
+        on r.rolname = a.usename where a.application_name = 'bakehouse'`),
+    ).toBe('bakehouse_app false\n')
+    expect(await sql("select pg_get_userbyid(datdba) from pg_database where datname = 'bakehouse'")).toBe(
+      'bakehouse_app\n',
+    )
+    // A client on the database's network, holding the one password there is: what a compromised api could try.
+    const password = readFileSync(passwordFile, 'utf8').trim()
+    const asClient = (user: string, query: string) =>
+      run(
+        [
+          'docker',
+          'run',
+          '--rm',
+          '--network',
+          `${project}_backend`,
+          '--env',
+          `PGPASSWORD=${password}`,
+          '--entrypoint',
+          'psql',
+          'postgres:17',
+          '--host=db',
+          `--username=${user}`,
+          '--dbname=bakehouse',
+          '-At',
+          '-c',
+          query,
+        ],
+        { env },
+      )
+    const superuser = await asClient('bakehouse', 'select 1')
+    expect(superuser.stderr).toContain('password authentication failed for user "bakehouse"')
+    const program = await asClient('bakehouse_app', "copy (select 1) to program 'id'")
+    expect(program.stderr).toContain('permission denied to COPY to or from an external program')
+    expect((await asClient('bakehouse_app', 'alter role bakehouse_app superuser')).stderr).toContain(
+      'permission denied',
+    )
+  })
+
+  it('gives the app role what the superuser made before it existed, and running roles.sh again changes nothing', async () => {
+    // A cluster from before roles.sh: the superuser owned the database and every table.
+    await sql('create table legacy (id serial primary key); alter database bakehouse owner to bakehouse')
+    const owners = `select string_agg(relname || ' ' || pg_get_userbyid(relowner), ',' order by relname) from pg_class
+      where relnamespace = 'public'::regnamespace and relname like 'legacy%'`
+    expect(await sql(owners)).toBe('legacy bakehouse,legacy_id_seq bakehouse,legacy_pkey bakehouse\n')
+    for (let run = 0; run < 2; run++)
+      await compose('exec', '-T', 'db', 'sh', '/docker-entrypoint-initdb.d/roles.sh')
+    expect(await sql(owners)).toBe(
+      'legacy bakehouse_app,legacy_id_seq bakehouse_app,legacy_pkey bakehouse_app\n',
+    )
+    expect(await sql("select pg_get_userbyid(datdba) from pg_database where datname = 'bakehouse'")).toBe(
+      'bakehouse_app\n',
+    )
+    await sql('drop table legacy')
   })
 
   it('serves notes CRUD on http://127.0.0.1', async () => {

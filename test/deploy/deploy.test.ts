@@ -60,7 +60,18 @@ describe('scripts/deploy.mjs --dry-run', () => {
       expect(result.stdout).toContain(step)
     expect((await onNode(`test -e ${serverDir} && echo present || echo absent`)).trim()).toBe('absent')
   })
+
+  it('--pull refreshes the base images: the build pulls, and the server pulls postgres before the backup', async () => {
+    const result = await deployed(['--dry-run', '--pull'])
+    expect(result.stdout).toMatch(/bake +docker buildx bake --pull prod/)
+    expect(result.stdout).toMatch(/backup +compose pull db, then pg_dump/)
+  })
 })
+
+/** SQL as the cluster's superuser over the db container's socket on the server. */
+const db = '$(docker ps --quiet --filter label=com.docker.compose.service=db)'
+const psql = (database: string, query: string) =>
+  onNode(`docker exec ${db} psql --username=bakehouse --dbname=${database} -At -c '${query}'`)
 
 describe('deploy (compose mode, behind the proxy)', () => {
   it('first deploy onto an empty server directory serves the release through the proxy', async () => {
@@ -95,6 +106,10 @@ describe('deploy (compose mode, behind the proxy)', () => {
     expect(api.filter((line) => line.includes(project))).toEqual([
       expect.stringMatching(new RegExp(`^${project}-api-\\d+ bakehouse:${releaseA} running$`)),
     ])
+    // The api logs in as its database's owner (deploy/db/roles.sh), never as the superuser.
+    const logins = `select distinct a.usename, r.rolsuper from pg_stat_activity a join pg_roles r on r.rolname = a.usename
+      where a.datname = current_database() and a.usename <> current_user`
+    expect(await psql('bakehouse', logins)).toBe('bakehouse_app|f\n')
   })
 
   it('the edge refuses past its per-client rate and body size with problem+json', async () => {
@@ -314,9 +329,6 @@ describe('deploy (compose mode, behind the proxy)', () => {
     expect(modes).toEqual(dumps.map((dump) => `${dump} 600`))
     expect(files.filter((file) => file.endsWith('.part'))).toEqual([])
     const latest = `${backups}/${dumps.sort().at(-1)}`
-    const db = '$(docker ps --quiet --filter label=com.docker.compose.service=db)'
-    const psql = (database: string, query: string) =>
-      onNode(`docker exec ${db} psql --username=bakehouse --dbname=${database} -At -c '${query}'`)
     const rows = 'select id, title, body, version from notes order by id'
     await psql('bakehouse', 'drop database if exists restored')
     await psql('bakehouse', 'create database restored')

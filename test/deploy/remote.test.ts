@@ -79,6 +79,10 @@ describe('files the deploy writes on the server', () => {
       // Read by the edge (uid 101).
       'deploy/upstream': mode('deploy/upstream'),
       'deploy/upstream/live': mode('deploy/upstream/live'),
+      // Run by postgres (uid 999) as the db's init script: executable, or the image would source it.
+      'deploy/db': mode('deploy/db'),
+      'deploy/db/roles.sh': mode('deploy/db/roles.sh'),
+      [`${releaseDir}/deploy/db/roles.sh`]: mode(`${releaseDir}/deploy/db/roles.sh`),
     }).toEqual({
       '.': '0700',
       releases: '0700',
@@ -96,6 +100,9 @@ describe('files the deploy writes on the server', () => {
       'secrets/db_password': '0644',
       'deploy/upstream': '0755',
       'deploy/upstream/live': '0644',
+      'deploy/db': '0755',
+      'deploy/db/roles.sh': '0755',
+      [`${releaseDir}/deploy/db/roles.sh`]: '0600',
     })
   })
 })

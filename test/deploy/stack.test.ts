@@ -16,6 +16,23 @@ describe('the swarm stack file', () => {
     expect(tmp('acme')).toEqual({ type: 'tmpfs', target: '/tmp', tmpfs: { size: 16 * 1024 ** 2 } })
     expect(tmp('api')).toEqual({ type: 'tmpfs', target: '/tmp' })
   })
+
+  it('encrypts every overlay, so database and proxy-to-api traffic between nodes is not in clear', () => {
+    expect(Object.keys(stack.networks).sort()).toEqual(['backend', 'edge'])
+    for (const network of Object.values(stack.networks))
+      expect(network).toHaveProperty('driver_opts.encrypted', '')
+    expect(stack.networks.backend.internal).toBe(true)
+    // DEPLOY_OVERLAY_ENCRYPTION=off, for kernels without IPsec ESP.
+    const plain = YAML.parse(stackFile(compose, { dir: '/srv/bakehouse', encrypted: false }))
+    expect(plain.networks).toEqual({ backend: { internal: true }, edge: {} })
+  })
+
+  it('leaves out the db init script config, which swarm cannot update: the deploy runs the script itself', () => {
+    expect(stack.configs).toBeUndefined()
+    expect(stack.services.db.configs).toBeUndefined()
+    // Left for the server to fill in, as every setting.
+    expect(stack.services.db.environment.DATABASE_APP_USER).toMatch(/^\$\{DATABASE_APP_USER:-/)
+  })
 })
 
 describe('the compose file the deploy runs', () => {

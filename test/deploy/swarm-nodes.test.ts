@@ -19,6 +19,9 @@ const env = () => ({
   ...deployEnv(cluster, manager),
   DEPLOY_MODE: 'swarm',
   DEPLOY_PROJECT: stack,
+  // These nodes' kernel has no IPsec ESP (CONFIG_INET_ESP), so tasks on encrypted overlays never start across
+  // nodes; the stack file's encryption is pinned in stack.test.ts.
+  DEPLOY_OVERLAY_ENCRYPTION: 'off',
 })
 
 /** The nodes running tasks of a service, sorted, as the manager sees them. */
@@ -116,6 +119,11 @@ describe('a three-node swarm (1 manager, 2 workers) deployed to with --mode swar
       )
       expect(await worker.sh(`docker image ls --format '{{.Repository}}'`)).not.toContain('postgres')
     }
+    // The api on a worker logs in as the app's role, not the superuser: the deploy ran deploy/db/roles.sh.
+    const logins = await manager.sh(
+      `docker exec $(docker ps -q --filter label=com.docker.swarm.service.name=${stack}_db) psql --username=bakehouse --dbname=bakehouse -At -c 'select distinct usename from pg_stat_activity where datname = current_database() and usename <> current_user'`,
+    )
+    expect(logins.trim()).toBe('bakehouse_app')
   })
 
   it('a rolling update to the next release under 20 requests/s fails no request', async () => {

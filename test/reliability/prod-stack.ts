@@ -27,7 +27,7 @@ export interface Container {
     IpcMode: string
     Binds: string[] | null
   }
-  Mounts: { Type: string; Source: string; Destination: string }[]
+  Mounts: { Type: string; Source: string; Destination: string; RW: boolean }[]
   NetworkSettings: {
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null>
     Networks: Record<string, unknown>

@@ -91,9 +91,11 @@ export function runtimePolicy(policy: (check: string, violations: () => Promise<
         : `${s}: logging ${JSON.stringify(c.HostConfig.LogConfig)}`
     }),
   )
-  policy('no Docker socket or host path mounted except the secret', () =>
+  policy("no Docker socket or host path mounted except the secret and the db's init script, read-only", () =>
     eachService((c, s) => {
-      const binds = c.Mounts.filter((m) => m.Type === 'bind' && m.Source !== passwordFile)
+      const initScript = (m: Container['Mounts'][number]) =>
+        s === 'db' && m.Destination === '/docker-entrypoint-initdb.d/roles.sh' && !m.RW
+      const binds = c.Mounts.filter((m) => m.Type === 'bind' && m.Source !== passwordFile && !initScript(m))
       return binds.length === 0 ? undefined : `${s}: binds ${binds.map((m) => m.Source).join(', ')}`
     }),
   )

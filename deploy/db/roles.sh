@@ -1,0 +1,31 @@
+#!/bin/sh
+# The api's login role: owner of the app's database and so of its public schema, never a superuser (ADR 0026).
+# Runs in the db container as its first-start init script and, from the deploy, before every migration, so a
+# cluster made before it is converted too. Idempotent; sourced or run, it stops at the first error.
+if ! app_password=$(cat "${POSTGRES_PASSWORD_FILE:-/run/secrets/db_password}") || [ -z "$app_password" ] ||
+  [ -z "${DATABASE_APP_USER:-}" ]; then
+  echo 'roles.sh: set DATABASE_APP_USER and mount the db_password secret (POSTGRES_PASSWORD_FILE) in the db container' >&2
+  false
+else
+  APP_PASSWORD=$app_password psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 \
+    --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
+    --set app="$DATABASE_APP_USER" --set admin="$POSTGRES_USER" --set db="$POSTGRES_DB" <<'SQL'
+-- From the environment, so the password shows in no process list.
+\getenv password APP_PASSWORD
+SELECT format('CREATE ROLE %I', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') \gexec
+ALTER ROLE :"app" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'password';
+-- PostgreSQL 15+: the database owner owns its public schema, where the migrations put every table.
+ALTER DATABASE :"db" OWNER TO :"app";
+-- What the superuser made while it was the app's login: tables, views and free-standing sequences (a column's
+-- own sequence follows its table).
+SELECT format('ALTER %s %s OWNER TO %I',
+         CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+         c.oid::regclass, :'app')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = :'app')
+   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+\gexec
+-- The superuser keeps no password: it logs in over this container's socket only, never from the network.
+ALTER ROLE :"admin" PASSWORD NULL;
+SQL
+fi
