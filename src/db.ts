@@ -109,15 +109,25 @@ export async function migrate(orm: Orm): Promise<string[]> {
   })
 }
 
+/** The listed migrations the database has not recorded, in order, as the migrator names them (no .ts/.js). */
 export async function pendingMigrations(orm: Orm): Promise<string[]> {
-  // getPending() creates a missing migrations table: outside the migration lock, and impossible for a read-only role.
+  // Read directly: the migrator's getPending() creates a missing table (outside the migration lock) and builds the
+  // migrator on the first probe, which leaves the api's idle process about 0.7 MB larger.
   const table = orm.config.get('migrations').tableName ?? 'mikro_orm_migrations'
-  const [row] = await orm.em
-    .getConnection()
-    .execute<{ found: boolean }[]>('select to_regclass(?) is not null as found', [table])
-  if (!row?.found) return migrationsList.map((migration) => migration.name)
-  const pending = await orm.migrator.getPending()
-  return pending.map((migration) => migration.name)
+  const connection = orm.em.getConnection()
+  const [row] = await connection.execute<{ found: boolean }[]>('select to_regclass(?) is not null as found', [
+    table,
+  ])
+  const executed = row?.found
+    ? await connection.execute<{ name: string }[]>(
+        `select name from ${connection.getPlatform().quoteIdentifier(table)}`,
+      )
+    : []
+  const withoutExtension = (name: string) => name.replace(/\.[jt]s$/, '')
+  const recorded = new Set(executed.map((migration) => withoutExtension(migration.name)))
+  return migrationsList
+    .map((migration) => withoutExtension(migration.name))
+    .filter((name) => !recorded.has(name))
 }
 
 /** One EntityManager fork per request: a fresh identity map, no state shared between requests. */

@@ -155,11 +155,12 @@ export const requestContext = ({
       }
       return body
     })
-    .onAfterResponse({ as: 'global' }, ({ request, set }) => {
+    // `path` is Elysia's own parse of the URL: a second `new URL()` per request cost 3 % of GET /health/live.
+    .onAfterResponse({ as: 'global' }, ({ request, set, path }) => {
       const started = startedAt.get(request)
       log.info('request', {
         method: request.method,
-        path: new URL(request.url).pathname,
+        path,
         status: set.status,
         durationMs: started === undefined ? undefined : Math.round((performance.now() - started) * 100) / 100,
         requestId: set.headers['x-request-id'],
