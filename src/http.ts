@@ -155,8 +155,8 @@ export const requestContext = ({
       }
       return body
     })
-    // `path` is Elysia's own parse of the URL: a second `new URL()` per request cost 3 % of GET /health/live.
     .onAfterResponse({ as: 'global' }, ({ request, set, path }) => {
+      // `path` is Elysia's own parse of the URL: a second `new URL()` per request cost 3 % of GET /health/live.
       const started = startedAt.get(request)
       log.info('request', {
         method: request.method,
