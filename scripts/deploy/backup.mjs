@@ -48,7 +48,7 @@ export function swarmBackup(ctx, release) {
     ctx,
     release,
     `
-    db=$(docker ps --quiet --filter "label=com.docker.swarm.service.name=${PROJECT}_db" | head -n 1)
+    db=$(docker ps --quiet --filter "label=com.docker.swarm.service.name=\${PROJECT}_db" | head -n 1)
     [ -n "$db" ] || { echo 'none'; exit 0; }
     ${dumpAndPrune('docker exec "$db"', ctx.settings.keepBackups)}`,
     'check the db service (`docker service ps`), then deploy again',
