@@ -17,6 +17,11 @@ export default {
   registry: '',
   // DEPLOY_HEALTH_URL: the public base URL, checked from here with scripts/health.mjs after the switch.
   healthUrl: '',
+  // DEPLOY_HEALTH_CA: a PEM file here to trust for that URL's certificate (a private or test CA); the deploy ignores
+  // HEALTH_CA_FILE. DEPLOY_HEALTH_RESOLVE: host:address to reach it at before its DNS points there (HEALTH_RESOLVE
+  // is ignored too, so only these settings decide what the check reaches).
+  healthCa: '',
+  healthResolve: '',
   // DEPLOY_PROXY_BIND, DEPLOY_PROXY_PORT: written to the server's env file by the first deploy only.
   proxyBind: '0.0.0.0',
   proxyPort: 80,

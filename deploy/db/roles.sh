@@ -3,19 +3,27 @@
 # Runs in the db container as its first-start init script and, from the deploy, before every migration, so a
 # cluster made before it is converted too. Idempotent; sourced or run, it stops at the first error.
 if ! app_password=$(cat "${POSTGRES_PASSWORD_FILE:-/run/secrets/db_password}") || [ -z "$app_password" ] ||
-  [ -z "${DATABASE_APP_USER:-}" ]; then
-  echo 'roles.sh: set DATABASE_APP_USER and mount the db_password secret (POSTGRES_PASSWORD_FILE) in the db container' >&2
+  [ -z "${DATABASE_APP_USER:-}" ] || [ "$DATABASE_APP_USER" = "$POSTGRES_USER" ]; then
+  echo 'roles.sh: set DATABASE_APP_USER (not the superuser POSTGRES_USER) and mount the db_password secret (POSTGRES_PASSWORD_FILE) in the db container' >&2
   false
 else
-  APP_PASSWORD=$app_password psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 \
-    --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
+  # The app owns its database and could give it a search_path of its own making; this superuser session never
+  # takes it, so no name here can resolve to the app's objects.
+  APP_PASSWORD=$app_password PGOPTIONS='-c search_path=pg_catalog,pg_temp' \
+    psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
     --set app="$DATABASE_APP_USER" --set admin="$POSTGRES_USER" --set db="$POSTGRES_DB" <<'SQL'
--- From the environment, so the password shows in no process list.
+-- From the environment, so the password shows in no process list; trimmed as the api trims the secret it reads.
 \getenv password APP_PASSWORD
+SELECT btrim(:'password', E' \t\n\r\f\v') AS password, btrim(:'password', E' \t\n\r\f\v') = '' AS blank \gset
+\if :blank
+DO $$ BEGIN RAISE EXCEPTION 'roles.sh: the db_password secret holds nothing but whitespace'; END $$;
+\endif
 SELECT format('CREATE ROLE %I', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') \gexec
 ALTER ROLE :"app" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'password';
 -- PostgreSQL 15+: the database owner owns its public schema, where the migrations put every table.
 ALTER DATABASE :"db" OWNER TO :"app";
+-- Only its own database: the maintenance databases are for the superuser.
+REVOKE CONNECT ON DATABASE postgres, template1 FROM PUBLIC;
 -- What the superuser made while it was the app's login: tables, views and free-standing sequences (a column's
 -- own sequence follows its table).
 SELECT format('ALTER %s %s OWNER TO %I',

@@ -2,7 +2,7 @@
 import { fail, info } from './output.mjs'
 
 /** Shell that dumps the database through `dbExec` (custom format), keeps the newest backups, prints "file bytes". */
-const dumpAndPrune = (dbExec, keepBackups) => `
+export const dumpAndPrune = (dbExec, keepBackups) => `
     # Private to the deploy user (the scripts' umask 077; the folder may predate it): a dump holds every row.
     # A dump that fails leaves no partial file behind.
     mkdir -p backups && chmod 0700 backups && rm -f backups/*.part

@@ -43,7 +43,8 @@ export async function swarmMigrate({ ssh }, release) {
     # The db task on this manager, once it accepts connections (a first deploy has just started it).
     for i in $(seq 1 120); do
       db=$(docker ps --quiet --filter "label=com.docker.swarm.service.name=\${PROJECT}_db" | head -n 1)
-      [ -n "$db" ] && docker exec "$db" pg_isready --quiet && break
+      # Over TCP, as the healthcheck asks: the first start's setup server listens on the socket only.
+      [ -n "$db" ] && docker exec "$db" pg_isready --quiet --host=127.0.0.1 && break
       db=''
       sleep 0.5
     done

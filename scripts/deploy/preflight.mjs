@@ -18,6 +18,12 @@ export async function preflight({ settings, args, action, ssh }) {
       "point it at your ACME CA's root certificate, or unset it for Let's Encrypt",
       2,
     )
+  if (settings.healthCa && !fs.existsSync(settings.healthCa))
+    fail(
+      `DEPLOY_HEALTH_CA: expected a PEM file, got ${settings.healthCa}, which does not exist`,
+      "point it at the root that signs DEPLOY_HEALTH_URL's certificate, or unset it for the system's roots",
+      2,
+    )
   const status = (await $`git status --porcelain`).stdout.trim()
   if (status && !args['allow-dirty'] && action === 'deploy')
     fail(`the work tree has uncommitted changes:\n${status}`, 'commit or stash them, or pass --allow-dirty')

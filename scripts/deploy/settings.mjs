@@ -10,6 +10,8 @@ const ENV = {
   image: 'DEPLOY_IMAGE',
   registry: 'DEPLOY_REGISTRY',
   healthUrl: 'DEPLOY_HEALTH_URL',
+  healthCa: 'DEPLOY_HEALTH_CA',
+  healthResolve: 'DEPLOY_HEALTH_RESOLVE',
   proxyBind: 'DEPLOY_PROXY_BIND',
   proxyPort: 'DEPLOY_PROXY_PORT',
   domain: 'DEPLOY_DOMAIN',

@@ -22,19 +22,25 @@ function httpsLines(settings) {
 
 /**
  * The server's .env read as data, never as shell: each KEY=value line (an `export ` prefix allowed) is exported with
- * its value taken literally, less one pair of surrounding quotes; other lines are skipped. Nothing in it runs.
+ * its value taken literally, less one pair of surrounding quotes; other lines are skipped. Nothing in it runs. As
+ * compose does, a variable already set wins: `.env` cannot redirect the script's own IMAGE, PROJECT or DIR.
  */
 const LOAD_ENV = [
   'load_env() {',
   '  [ -f .env ] || return 0',
+  "  loaded=''",
   '  while IFS= read -r line || [ -n "$line" ]; do',
   `    line=\${line#export }`,
   '    case "$line" in *=*) ;; *) continue ;; esac',
   `    key=\${line%%=*} value=\${line#*=}`,
   // Names only: a key that is not a shell name is skipped rather than handed to export.
   '    case "$key" in "" | [0-9]* | *[!A-Za-z0-9_]*) continue ;; esac',
+  // Set before .env was read: skipped (a checked shell name, so eval only asks whether it is set). A key repeated
+  // in .env takes its last value, as compose's does.
+  `    case " $loaded " in *" $key "*) ;; *) eval "[ -z \\"\\\${$key+set}\\" ]" || continue ;; esac`,
   `    case "$value" in '"'*'"' | "'"*"'") value=\${value#?}; value=\${value%?} ;; esac`,
   '    export "$key=$value"',
+  '    loaded="$loaded $key"',
   '  done < .env',
   '}',
 ]
@@ -62,6 +68,8 @@ function prelude(settings, release) {
       // The edge image the last deploy shipped (upload writes it); the bake's default before any.
       'EDGE_IMAGE=$(cat edge-image 2>/dev/null || echo bakehouse-edge:latest)',
       'export IMAGE RELEASE API_REPLICAS EDGE_IMAGE',
+      // Releases from before ADR 0026 name the api's login DATABASE_USER: a rollback to one logs in as the app's role.
+      'export DATABASE_USER="${DATABASE_APP_USER:-bakehouse_app}"',
       ...httpsLines(settings),
       // The release's own compose file, with paths (the proxy's upstream directory) resolved against the stable server directory.
       'compose() { docker compose --project-name "$PROJECT" --project-directory "$DIR" --file "$DIR/releases/$REL/compose.prod.yaml" "$@"; }',
@@ -86,7 +94,11 @@ export function createSsh(settings) {
     /** The ssh options, for commands that pipe into ssh themselves (`docker save | ssh …`). */
     args,
 
-    /** Runs a shell script on the server; returns stdout. Throws with the script's stderr unless `nothrow`. */
+    /**
+     * Runs a shell script on the server; returns stdout. Throws with the script's stderr unless `nothrow`.
+     * @param {string} script
+     * @param {{ release?: { id: string, image: string }, nothrow?: boolean }} [options]
+     */
     async remote(script, { release, nothrow = false } = {}) {
       const result = await $({ nothrow })`ssh -n ${args} ${host} ${shell(script, release)}`
       return nothrow ? result : result.stdout.trim()

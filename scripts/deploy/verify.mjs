@@ -14,11 +14,16 @@ export async function verify({ settings, root }, release) {
     return undefined
   }
   const health = path.join(root, 'scripts/health.mjs')
-  // Only the deploy's own URL: an operator's HEALTH_URLS (health.mjs adds them) must not decide this release.
+  // Only the deploy's own URL, reached and trusted as its settings say: an operator's HEALTH_* variables (other URLs,
+  // another address, another CA) must not decide this release.
+  const options = [
+    ...(settings.healthCa ? ['--ca', settings.healthCa] : []),
+    ...(settings.healthResolve ? ['--resolve', settings.healthResolve] : []),
+  ]
   const result = await $({
     nothrow: true,
-    env: { ...process.env, HEALTH_URLS: '' },
-  })`${process.execPath} ${health} --wait --deadline ${settings.verifyTimeout} --expect-release ${release.id} ${settings.healthUrl}`
+    env: { ...process.env, HEALTH_URLS: '', HEALTH_CA_FILE: '', HEALTH_RESOLVE: '' },
+  })`${process.execPath} ${health} --wait --deadline ${settings.verifyTimeout} --expect-release ${release.id} ${options} ${settings.healthUrl}`
   for (const line of result.stdout.trim().split('\n')) info(line)
   if (result.exitCode !== 0)
     return `${settings.healthUrl} did not serve ${release.id} healthily: ${result.stderr.trim()}`

@@ -16,6 +16,17 @@ import {
 const { project, passwordFile, port, base, env, composeArgs, compose, containerOf, remove } =
   await prodStack('prod')
 
+/** A client on the database's network holding the one password there is: what a compromised api could try. */
+const asClient = (user: string, query: string, database = 'bakehouse') =>
+  run(
+    [
+      ...['docker', 'run', '--rm', '--network', `${project}_backend`, '--entrypoint', 'psql'],
+      ...['--env', `PGPASSWORD=${readFileSync(passwordFile, 'utf8').trim()}`, 'postgres:17'],
+      ...['--host=db', `--username=${user}`, `--dbname=${database}`, '-At', '-c', query],
+    ],
+    { env },
+  )
+
 /** SQL as the cluster's superuser, over the db container's own socket. */
 const sql = (query: string) =>
   compose('exec', '-T', 'db', 'psql', '--username=bakehouse', '--dbname=bakehouse', '-At', '-c', query)
@@ -112,36 +123,15 @@ describe('compose.prod.yaml', () => {
     expect(await sql("select pg_get_userbyid(datdba) from pg_database where datname = 'bakehouse'")).toBe(
       'bakehouse_app\n',
     )
-    // A client on the database's network, holding the one password there is: what a compromised api could try.
-    const password = readFileSync(passwordFile, 'utf8').trim()
-    const asClient = (user: string, query: string) =>
-      run(
-        [
-          'docker',
-          'run',
-          '--rm',
-          '--network',
-          `${project}_backend`,
-          '--env',
-          `PGPASSWORD=${password}`,
-          '--entrypoint',
-          'psql',
-          'postgres:17',
-          '--host=db',
-          `--username=${user}`,
-          '--dbname=bakehouse',
-          '-At',
-          '-c',
-          query,
-        ],
-        { env },
-      )
     const superuser = await asClient('bakehouse', 'select 1')
     expect(superuser.stderr).toContain('password authentication failed for user "bakehouse"')
     const program = await asClient('bakehouse_app', "copy (select 1) to program 'id'")
     expect(program.stderr).toContain('permission denied to COPY to or from an external program')
     expect((await asClient('bakehouse_app', 'alter role bakehouse_app superuser')).stderr).toContain(
       'permission denied',
+    )
+    expect((await asClient('bakehouse_app', 'select 1', 'postgres')).stderr).toContain(
+      'permission denied for database "postgres"',
     )
   })
 
@@ -160,6 +150,46 @@ describe('compose.prod.yaml', () => {
       'bakehouse_app\n',
     )
     await sql('drop table legacy')
+  })
+
+  it("gives roles.sh's superuser session none of the app's names: a search_path the app set cannot hijack it", async () => {
+    // The app owns its database, so it may set the database's search_path; views named like the catalog's would
+    // then run its function with the rights of whoever reads them.
+    const attack = await asClient(
+      'bakehouse_app',
+      `create schema evil;
+       create function evil.pwn() returns boolean language plpgsql as $$ begin
+         if (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
+           execute 'alter role bakehouse_app superuser'; end if; return true; end $$;
+       create view evil.pg_roles as select * from pg_catalog.pg_roles where evil.pwn();
+       create view evil.pg_class as select * from pg_catalog.pg_class where evil.pwn();
+       alter database bakehouse set search_path = evil, pg_catalog, public`,
+    )
+    expect(attack.code, attack.stderr).toBe(0)
+    try {
+      await compose('exec', '-T', 'db', 'sh', '/docker-entrypoint-initdb.d/roles.sh')
+    } finally {
+      await asClient('bakehouse_app', 'alter database bakehouse reset search_path; drop schema evil cascade')
+    }
+    expect(await sql("select rolsuper from pg_catalog.pg_roles where rolname = 'bakehouse_app'")).toBe('f\n')
+  })
+
+  it('refuses to make the superuser the app role, naming the settings', async () => {
+    const same = await run(
+      [
+        ...composeArgs,
+        'exec',
+        '-T',
+        '-e',
+        'DATABASE_APP_USER=bakehouse',
+        'db',
+        'sh',
+        '/docker-entrypoint-initdb.d/roles.sh',
+      ],
+      { env },
+    )
+    expect(same.code).toBe(1)
+    expect(same.stderr).toContain('set DATABASE_APP_USER (not the superuser POSTGRES_USER)')
   })
 
   it('serves notes CRUD on http://127.0.0.1', async () => {

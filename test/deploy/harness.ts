@@ -57,8 +57,11 @@ function deployEnv(extra: Record<string, string> = {}): Record<string, string> {
     DEPLOY_HEALTH_URL: base,
     DEPLOY_READY_TIMEOUT: String(READY_TIMEOUT),
     DEPLOY_MIN_FREE_MB: '512',
-    // An operator's own health targets, one that never answers: the deploy's verify step must check only its URL.
+    // An operator's own health settings, none of which would pass: the deploy's verify step must check only its URL,
+    // as its own settings say (a missing CA file and a malformed address fail health.mjs at once).
     HEALTH_URLS: `http://127.0.0.1:${deadPort}`,
+    HEALTH_CA_FILE: '/nonexistent/ca.pem',
+    HEALTH_RESOLVE: 'not-a-host-address-pair',
     FORCE_COLOR: '0',
     ...extra,
   }

@@ -42,8 +42,8 @@ const env = () => ({
   DEPLOY_ACME_CA_ROOT: acmeCaFile,
   DEPLOY_HEALTH_URL: httpsBase,
   // The public check verifies the certificate against Pebble's root, reaching app.test on this machine's port.
-  HEALTH_CA_FILE: rootFile,
-  HEALTH_RESOLVE: 'app.test:127.0.0.1',
+  DEPLOY_HEALTH_CA: rootFile,
+  DEPLOY_HEALTH_RESOLVE: 'app.test:127.0.0.1',
 })
 
 /** Clients over HTTPS to app.test at the node's published port, trusting Pebble's root only. */

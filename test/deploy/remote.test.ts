@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { $ } from 'zx'
 import defaults from '../../deploy/config.mjs'
+import { dumpAndPrune } from '../../scripts/deploy/backup.mjs'
 import { readState, record } from '../../scripts/deploy/history.mjs'
 import { swarmMigrate } from '../../scripts/deploy/migrate.mjs'
 import { settingsFrom } from '../../scripts/deploy/settings.mjs'
@@ -107,6 +108,21 @@ describe('files the deploy writes on the server', () => {
   })
 })
 
+describe('backups', () => {
+  it('a dump that fails leaves no partial file, and one a killed deploy left behind is removed', async () => {
+    mkdirSync(join(dir, 'backups'), { recursive: true })
+    writeFileSync(join(dir, 'backups/20260101T000000Z-old.dump.part'), 'left by a killed deploy')
+    // A database that answers half a dump, then fails.
+    const failing = await ssh.remote(
+      `half_dump() { printf 'PGDMP partial'; return 1; }\n${dumpAndPrune('half_dump', 3)}`,
+      { release, nothrow: true },
+    )
+    expect(failing.exitCode).not.toBe(0)
+    expect(readdirSync(join(dir, 'backups'))).toEqual([])
+    expect(mode('backups')).toBe('0700')
+  })
+})
+
 describe('values in remote scripts', () => {
   it('hostile user, release and image strings land on the server as written and run nothing', async () => {
     expect(pwned()).toEqual([])
@@ -149,6 +165,17 @@ describe("the server's .env", () => {
       'pa ss;touch pwned-semicolon|$(touch pwned-subst)|`touch pwned-backtick`|single $(touch pwned-single)|double value|unset|',
     )
     expect(pwned()).toEqual([])
+  })
+
+  it("cannot redirect the script's own variables: as with compose, what is already set wins", async () => {
+    const env = readFileSync(join(dir, '.env'), 'utf8')
+    await Bun.write(
+      join(dir, '.env'),
+      `${env}IMAGE=attacker/image:latest\nPROJECT=other\nDIR=/tmp\nFRESH=taken\n`,
+    )
+    const values = await ssh.remote(`load_env; printf '%s|' "$IMAGE" "$PROJECT" "$DIR" "$FRESH"`, { release })
+    expect(values).toBe(`${release.image}|${settings.project}|${dir}|taken|`)
+    await Bun.write(join(dir, '.env'), env)
   })
 
   it("gives swarm mode the server's own bind address, quoted or not, which it refuses when narrower", async () => {
