@@ -69,7 +69,7 @@ function prelude(settings, release) {
       'EDGE_IMAGE=$(cat edge-image 2>/dev/null || echo bakehouse-edge:latest)',
       'export IMAGE RELEASE API_REPLICAS EDGE_IMAGE',
       // Releases from before ADR 0026 name the api's login DATABASE_USER: a rollback to one logs in as the app's role.
-      'export DATABASE_USER="${DATABASE_APP_USER:-bakehouse_app}"',
+      `export DATABASE_USER="\${DATABASE_APP_USER:-bakehouse_app}"`,
       ...httpsLines(settings),
       // The release's own compose file, with paths (the proxy's upstream directory) resolved against the stable server directory.
       'compose() { docker compose --project-name "$PROJECT" --project-directory "$DIR" --file "$DIR/releases/$REL/compose.prod.yaml" "$@"; }',
