@@ -75,8 +75,12 @@ export function switchScript(settings, name) {
     fi
     ${settings.domains.length ? '' : '# No domain (any more): no certificate client.'}
     ${settings.domains.length ? '' : 'compose --profile https rm --stop --force acme >/dev/null 2>&1 || true'}
-    # Starts the edge on the first deploy; recreates it only when its image or settings changed.
-    compose ${edgeProfiles(settings)} up --detach --wait --no-deps ${edgeServices(settings)} 2>&1 | tail -n 3 >&2
+    # Starts the edge on the first deploy; recreates it only when its image or settings changed. Its output is
+    # kept, not piped, so a failure stops here with compose's own words (sh has no pipefail).
+    if ! started=$(compose ${edgeProfiles(settings)} up --detach --wait --no-deps ${edgeServices(settings)} 2>&1); then
+      echo "the edge did not start: $(printf '%s\n' "$started" | tail -n 5)" >&2
+      exit 1
+    fi
     proxy=$(ps_service proxy | awk '$3 == "running" {print $1}')
     # Validate: the proxy itself reaches the new container, ready, by the name it is about to use.
     if ! docker exec "$proxy" curl --silent --fail --max-time 3 --output /dev/null ${sq(`http://${name}:3000/health/ready`)}; then

@@ -17,13 +17,19 @@ const leftovers = () => readdirSync(join(dir, 'deploy/upstream')).filter((file) 
  * Runs the switch to `api-2` with the proxy's answers chosen by `proxy`: whether the edge accepts its settings
  * (check), reaches the new container (ready) and serves it (release).
  */
-function switchWith(proxy: { check?: boolean; reach: boolean; serve: 'new' | 'old' | 'hangup' }) {
+function switchWith(proxy: {
+  check?: boolean
+  start?: boolean
+  reach: boolean
+  serve: 'new' | 'old' | 'hangup'
+}) {
   const fakes = `
     set -eu
     REL=rel-new
     compose() {
       case "$*" in
         *" proxy check") ${proxy.check === false ? 'echo "edge: invalid settings: EDGE_RATE (a whole number above 0, got \'0\')"; return 2' : ':'} ;;
+        *" up "*) ${proxy.start === false ? 'echo "Container bakehouse-proxy-1  Error"; echo "dependency failed to start: container bakehouse-proxy-1 is unhealthy"; return 1' : ':'} ;;
       esac
     }
     ps_service() { echo "proxy1 bakehouse-proxy-1 running"; }
@@ -69,6 +75,16 @@ describe('the cutover switch (scripts/deploy/cutover.mjs switchScript)', () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('the edge refuses its settings, so the running proxy is kept')
     expect(result.stderr).toContain('EDGE_RATE')
+    expect(upstream()).toBe('api-1:3000')
+    expect(leftovers()).toEqual([])
+  })
+
+  it("stops with compose's own words when the edge does not start, traffic left where it was", async () => {
+    seed()
+    const result = await switchWith({ start: false, reach: true, serve: 'new' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('the edge did not start: Container bakehouse-proxy-1  Error')
+    expect(result.stderr).toContain('bakehouse-proxy-1 is unhealthy')
     expect(upstream()).toBe('api-1:3000')
     expect(leftovers()).toEqual([])
   })
