@@ -78,7 +78,8 @@ function readSecretFiles(env: Env, problems: string[]): Env {
       continue
     }
     try {
-      resolved[key] = readFileSync(file, 'utf8').trim()
+      // ASCII whitespace only, as deploy/db/roles.sh trims the password it sets: a BOM or a no-break space stays.
+      resolved[key] = readFileSync(file, 'utf8').replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, '')
     } catch (error) {
       problems.push(`${key}_FILE: expected a readable file, got ${file} (${(error as Error).message})`)
     }

@@ -106,6 +106,15 @@ describe('parseConfig', () => {
       DATABASE_PASSWORD_FILE: file,
     })
     expect(new URL(config.databaseUrl as string).password).toBe('s3cret')
+    // ASCII whitespace around it goes, as deploy/db/roles.sh trims what it sets; a no-break space is part of it.
+    writeFileSync(file, '\t s3cret\u00a0\r\n')
+    const spaced = parseConfig({
+      DATABASE_HOST: 'db',
+      DATABASE_USER: 'u',
+      DATABASE_NAME: 'n',
+      DATABASE_PASSWORD_FILE: file,
+    })
+    expect(decodeURIComponent(new URL(spaced.databaseUrl as string).password)).toBe('s3cret\u00a0')
     expect(problemsOf({ DATABASE_PASSWORD: 'a', DATABASE_PASSWORD_FILE: file }).join()).toMatch(
       /only one of them/,
     )

@@ -49,7 +49,8 @@ export async function swarmMigrate({ ssh }, release) {
       sleep 0.5
     done
     [ -n "$db" ] || { echo 'the db task did not accept connections within 60 s' >&2; exit 1; }
-    ${setRoles('docker exec -i "$db"')}
+    # The names from .env, not the task's: a task started by a rollback to an older stack file may lack them.
+    ${setRoles(`docker exec -i -e "POSTGRES_USER=\${DATABASE_ADMIN_USER:-bakehouse}" -e "DATABASE_APP_USER=\${DATABASE_APP_USER:-bakehouse_app}" "$db"`)}
     name="\${PROJECT}_migrate"
     docker service rm "$name" >/dev/null 2>&1 || true
     # Any node may run the job: it pulls the image with the manager's registry login.

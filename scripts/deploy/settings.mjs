@@ -70,6 +70,11 @@ export function settingsFrom(defaults, env, flags = {}) {
     problems.push(`DEPLOY_PROJECT: expected lowercase letters, digits, - and _, got ${settings.project}`)
   if (settings.healthUrl && !/^https?:\/\//.test(settings.healthUrl))
     problems.push(`DEPLOY_HEALTH_URL: expected an http(s) URL, got ${settings.healthUrl}`)
+  // health.mjs's --resolve form, checked here so a typo stops the deploy before anything changes, not after.
+  if (settings.healthResolve && !/^[A-Za-z0-9.-]+:([0-9.]+|\[[0-9A-Fa-f:]+\])$/.test(settings.healthResolve))
+    problems.push(
+      `DEPLOY_HEALTH_RESOLVE: expected NAME:ADDRESS such as app.example.com:203.0.113.7, got ${settings.healthResolve}`,
+    )
   // Names go into the edge's config and a server-side script: plain DNS names only, and no wildcard (http-01).
   // Each once: nginx refuses a map with a name twice, which would leave the recreated proxy crash-looping.
   settings.domains = [

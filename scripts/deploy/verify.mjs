@@ -22,7 +22,12 @@ export async function verify({ settings, root }, release) {
   ]
   const result = await $({
     nothrow: true,
-    env: { ...process.env, HEALTH_URLS: '', HEALTH_CA_FILE: '', HEALTH_RESOLVE: '' },
+    env: {
+      ...process.env,
+      ...{ HEALTH_URLS: '', HEALTH_CA_FILE: '', HEALTH_RESOLVE: '' },
+      // Nor may the operator's TLS overrides: a certificate that does not verify fails the check.
+      ...{ NODE_TLS_REJECT_UNAUTHORIZED: '1', NODE_EXTRA_CA_CERTS: '' },
+    },
   })`${process.execPath} ${health} --wait --deadline ${settings.verifyTimeout} --expect-release ${release.id} ${options} ${settings.healthUrl}`
   for (const line of result.stdout.trim().split('\n')) info(line)
   if (result.exitCode !== 0)

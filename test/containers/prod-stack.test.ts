@@ -152,9 +152,10 @@ describe('compose.prod.yaml', () => {
     await sql('drop table legacy')
   })
 
-  it("gives roles.sh's superuser session none of the app's names: a search_path the app set cannot hijack it", async () => {
+  it("gives roles.sh's superuser session none of the app's names or settings: they cannot hijack or lock it out", async () => {
     // The app owns its database, so it may set the database's search_path; views named like the catalog's would
-    // then run its function with the rights of whoever reads them.
+    // then run its function with the rights of whoever reads them. Other settings would lock roles.sh (read-only)
+    // or the app itself (MD5 passwords the server's SCRAM rule refuses) out.
     const attack = await asClient(
       'bakehouse_app',
       `create schema evil;
@@ -163,15 +164,28 @@ describe('compose.prod.yaml', () => {
            execute 'alter role bakehouse_app superuser'; end if; return true; end $$;
        create view evil.pg_roles as select * from pg_catalog.pg_roles where evil.pwn();
        create view evil.pg_class as select * from pg_catalog.pg_class where evil.pwn();
-       alter database bakehouse set search_path = evil, pg_catalog, public`,
+       alter database bakehouse set search_path = evil, pg_catalog, public;
+       alter database bakehouse set password_encryption = 'md5';
+       alter database bakehouse set default_transaction_read_only = on`,
     )
     expect(attack.code, attack.stderr).toBe(0)
     try {
       await compose('exec', '-T', 'db', 'sh', '/docker-entrypoint-initdb.d/roles.sh')
+      expect(await sql("select rolsuper from pg_catalog.pg_roles where rolname = 'bakehouse_app'")).toBe(
+        'f\n',
+      )
+      // The database's settings are gone, so the app logs in again, with a SCRAM password.
+      expect(
+        await sql(`select count(*) from pg_catalog.pg_db_role_setting s join pg_catalog.pg_database d
+          on d.oid = s.setdatabase where d.datname = 'bakehouse' and s.setrole = 0`),
+      ).toBe('0\n')
+      expect(
+        await sql("select left(rolpassword, 13) from pg_catalog.pg_authid where rolname = 'bakehouse_app'"),
+      ).toBe('SCRAM-SHA-256\n')
+      expect((await asClient('bakehouse_app', 'select 1')).stdout).toBe('1\n')
     } finally {
-      await asClient('bakehouse_app', 'alter database bakehouse reset search_path; drop schema evil cascade')
+      await asClient('bakehouse_app', 'alter database bakehouse reset all; drop schema evil cascade')
     }
-    expect(await sql("select rolsuper from pg_catalog.pg_roles where rolname = 'bakehouse_app'")).toBe('f\n')
   })
 
   it('refuses to make the superuser the app role, naming the settings', async () => {

@@ -28,6 +28,14 @@ describe('deploy settings', () => {
     expect(problemsOf({ DEPLOY_PROXY_BIND: '127.0.0.1', DEPLOY_HOST: 'deploy@app.example.com' })).toBe('')
   })
 
+  it('refuse a DEPLOY_HEALTH_RESOLVE that health.mjs would refuse only after the switch', () => {
+    expect(problemsOf({ DEPLOY_HEALTH_RESOLVE: 'app.example.com=127.0.0.1' })).toContain(
+      'DEPLOY_HEALTH_RESOLVE',
+    )
+    expect(problemsOf({ DEPLOY_HEALTH_RESOLVE: 'app.example.com:127.0.0.1' })).toBe('')
+    expect(problemsOf({ DEPLOY_HEALTH_RESOLVE: 'app.example.com:[::1]' })).toBe('')
+  })
+
   it('refuse a narrower proxy bind in swarm mode, which would publish on every address anyway', () => {
     expect(problemsOf({ DEPLOY_MODE: 'swarm', DEPLOY_PROXY_BIND: '127.0.0.1' })).toContain(
       'swarm mode publishes on every address of the node and cannot bind 127.0.0.1',
