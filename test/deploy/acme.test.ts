@@ -66,40 +66,37 @@ const scratchMounts = () => [
   ...['--volume', `${volumes.webroot}:/webroot`, '--volume', `${pebble.caVolume}:/pebble-ca:ro`],
 ]
 
-/** acme.sh ARGS in a throwaway container, on the shared volumes or, with `scratch`, on empty ones. */
-function acme(
-  args: string[],
-  { env = {}, scratch = false }: { env?: Record<string, string>; scratch?: boolean } = {},
-) {
-  return run([
-    'docker',
-    'run',
-    '--rm',
-    ...hardened,
-    '--network',
-    network,
-    ...(scratch ? scratchMounts() : mounts()),
-    ...acmeEnv(env),
-    edge,
-    'acme',
-    ...args,
-  ])
-}
+type AcmeOptions = { env?: Record<string, string>; scratch?: boolean }
+
+/** `docker run` options and command for acme.sh ARGS, on the shared volumes or, with `scratch`, on empty ones. */
+const acmeContainer = (args: string[], { env = {}, scratch = false }: AcmeOptions = {}) => [
+  ...hardened,
+  ...['--network', network],
+  ...(scratch ? scratchMounts() : mounts()),
+  ...acmeEnv(env),
+  ...[edge, 'acme', ...args],
+]
+
+/** acme.sh ARGS in a throwaway container. */
+const acme = (args: string[], options?: AcmeOptions) =>
+  run(['docker', 'run', '--rm', ...acmeContainer(args, options)])
+
+/** acme.sh's renewal loop, detached as `name`. */
+const startAcmeLoop = (name: string, options: AcmeOptions) =>
+  must(['docker', 'run', '--detach', '--name', name, ...acmeContainer([], options)])
+
+/** Options and command for a shell SCRIPT that reads the certificates as the edge does (uid 101, read-only). */
+const certReader = (script: string) => [
+  ...hardened,
+  ...['--volume', `${volumes.certs}:/certs:ro`],
+  ...['--entrypoint', 'sh', edge, '-c', script],
+]
 
 /** The published PEM, read as the edge reads it (uid 101): leaf, intermediate and key, with mode, owner and inode. */
 async function published() {
   const out = await must([
-    'docker',
-    'run',
-    '--rm',
-    ...hardened,
-    '--volume',
-    `${volumes.certs}:/certs:ro`,
-    '--entrypoint',
-    'sh',
-    edge,
-    '-c',
-    'stat -c "%a %u %i" /certs/edge.pem && ls -A /certs && cat /certs/edge.pem',
+    ...['docker', 'run', '--rm'],
+    ...certReader('stat -c "%a %u %i" /certs/edge.pem && ls -A /certs && cat /certs/edge.pem'),
   ])
   const [stat = '', listing] = out.split('\n')
   const [mode, owner, inode] = stat.split(' ')
@@ -210,34 +207,12 @@ describe('deploy/edge/acme.sh', () => {
     // A reader as the edge's uid: a hash of the file every 10 ms, printed when it changes.
     const reader = `${prefix}-reader`
     await must([
-      'docker',
-      'run',
-      '--detach',
-      '--name',
-      reader,
-      ...hardened,
-      '--volume',
-      `${volumes.certs}:/certs:ro`,
-      '--entrypoint',
-      'sh',
-      edge,
-      '-c',
-      'last=; while :; do h=$(sha256sum < /certs/edge.pem); [ "$h" = "$last" ] || echo "$h"; last=$h; sleep 0.01; done',
+      ...['docker', 'run', '--detach', '--name', reader],
+      ...certReader(
+        'last=; while :; do h=$(sha256sum < /certs/edge.pem); [ "$h" = "$last" ] || echo "$h"; last=$h; sleep 0.01; done',
+      ),
     ])
-    await must([
-      'docker',
-      'run',
-      '--detach',
-      '--name',
-      name,
-      ...hardened,
-      '--network',
-      network,
-      ...mounts(),
-      ...acmeEnv({ ACME_RENEW_DAYS: '1', ACME_CHECK_INTERVAL: '3600' }),
-      edge,
-      'acme',
-    ])
+    await startAcmeLoop(name, { env: { ACME_RENEW_DAYS: '1', ACME_CHECK_INTERVAL: '3600' } })
     const logs = async () => (await run(['docker', 'logs', name])).stderr
     const waitFor = async (text: string, count: number) => {
       const deadline = performance.now() + 60_000
@@ -352,20 +327,10 @@ describe('deploy/edge/acme.sh failures', () => {
 
   it('run: keeps retrying after a failure instead of exiting', async () => {
     const name = `${prefix}-retry`
-    await must([
-      'docker',
-      'run',
-      '--detach',
-      '--name',
-      name,
-      ...hardened,
-      '--network',
-      network,
-      ...scratchMounts(),
-      ...acmeEnv({ ACME_CA: 'https://nowhere.acme.test/dir', ACME_RETRY_INTERVAL: '1', ACME_CA_ROOT: '' }),
-      edge,
-      'acme',
-    ])
+    await startAcmeLoop(name, {
+      scratch: true,
+      env: { ACME_CA: 'https://nowhere.acme.test/dir', ACME_RETRY_INTERVAL: '1', ACME_CA_ROOT: '' },
+    })
     const deadline = performance.now() + 30_000
     let log = ''
     while ((log.match(/retrying in 1s/g) ?? []).length < 2 && performance.now() < deadline) {

@@ -69,40 +69,33 @@ describe('the cutover switch (scripts/deploy/cutover.mjs switchScript)', () => {
     expect(leftovers()).toEqual([])
   })
 
-  it('keeps the running proxy when the edge refuses its settings', async () => {
+  // Each failure before or after the rename leaves the previous upstream live, says why, and leaves no file behind.
+  it.each<[string, Parameters<typeof switchWith>[0], string[]]>([
+    [
+      'keeps the running proxy when the edge refuses its settings',
+      { check: false, reach: true, serve: 'new' },
+      ['the edge refuses its settings, so the running proxy is kept', 'EDGE_RATE'],
+    ],
+    [
+      "stops with compose's own words when the edge does not start, traffic left where it was",
+      { start: false, reach: true, serve: 'new' },
+      ['the edge did not start: Container bakehouse-proxy-1  Error', 'bakehouse-proxy-1 is unhealthy'],
+    ],
+    [
+      'leaves traffic where it was when the proxy cannot reach the new container',
+      { reach: false, serve: 'new' },
+      ['the proxy cannot reach api-2:3000'],
+    ],
+    [
+      'puts the previous upstream back when the proxy never serves the new release',
+      { reach: true, serve: 'old' },
+      ['proxy still serves'],
+    ],
+  ])('%s', async (_title, proxy, messages) => {
     seed()
-    const result = await switchWith({ check: false, reach: true, serve: 'new' })
+    const result = await switchWith(proxy)
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain('the edge refuses its settings, so the running proxy is kept')
-    expect(result.stderr).toContain('EDGE_RATE')
-    expect(upstream()).toBe('api-1:3000')
-    expect(leftovers()).toEqual([])
-  })
-
-  it("stops with compose's own words when the edge does not start, traffic left where it was", async () => {
-    seed()
-    const result = await switchWith({ start: false, reach: true, serve: 'new' })
-    expect(result.code).toBe(1)
-    expect(result.stderr).toContain('the edge did not start: Container bakehouse-proxy-1  Error')
-    expect(result.stderr).toContain('bakehouse-proxy-1 is unhealthy')
-    expect(upstream()).toBe('api-1:3000')
-    expect(leftovers()).toEqual([])
-  })
-
-  it('leaves traffic where it was when the proxy cannot reach the new container', async () => {
-    seed()
-    const result = await switchWith({ reach: false, serve: 'new' })
-    expect(result.code).toBe(1)
-    expect(result.stderr).toContain('the proxy cannot reach api-2:3000')
-    expect(upstream()).toBe('api-1:3000')
-    expect(leftovers()).toEqual([])
-  })
-
-  it('puts the previous upstream back when the proxy never serves the new release', async () => {
-    seed()
-    const result = await switchWith({ reach: true, serve: 'old' })
-    expect(result.code).toBe(1)
-    expect(result.stderr).toContain('proxy still serves')
+    for (const message of messages) expect(result.stderr).toContain(message)
     expect(upstream()).toBe('api-1:3000')
     expect(leftovers()).toEqual([])
   })
